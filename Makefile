@@ -1,0 +1,49 @@
+# Customer Manager — one command to run, one to test. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+SERVICES = eval "$$(scripts/services.sh)"
+
+.PHONY: help run test lint fmt openapi migrate schema clean-test-dbs
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+run: ## Build, make sure PostgreSQL and Redis are up, migrate, serve on 127.0.0.1:8080
+	@$(SERVICES) && \
+	$(CARGO) build --release -p crm-api && \
+	$(CARGO) run -q --release -p crm-api -- migrate && \
+	echo && echo "Customer Manager: http://$${BIND_ADDR:-127.0.0.1:8080}  (API docs: /api/docs)" && \
+	echo "First run? Create the admin in the web app, with POST /api/v1/setup, or with:" && \
+	echo "  cargo run --release -p crm-api -- create-user --email you@example.com --name 'Your Name'" && echo && \
+	exec $(CARGO) run -q --release -p crm-api -- serve
+
+test: ## Run every test against real PostgreSQL and Redis (starts local ones if needed)
+	@$(SERVICES) && \
+	$(CARGO) check -p crm-domain --no-default-features --target wasm32-unknown-unknown && \
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+	  $(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+lint: ## cargo fmt --check, clippy (native and wasm) with warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p crm-domain --no-default-features --target wasm32-unknown-unknown -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+openapi: ## Regenerate openapi/openapi.json from the code
+	$(CARGO) run -q -p crm-api -- openapi --output openapi/openapi.json
+
+migrate: ## Create the database if needed and apply migrations
+	@$(SERVICES) && $(CARGO) run -q -p crm-api -- migrate
+
+schema: ## Regenerate crates/db/src/schema.rs with diesel print-schema (needs diesel_cli)
+	@$(SERVICES) && scripts/schema.sh write
+
+clean-test-dbs: ## Drop databases left behind by interrupted test runs
+	@$(SERVICES) && psql "$$TEST_DATABASE_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'crm\_test\_%'" \
+	  | while read -r db; do psql "$$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$$db\" WITH (FORCE)"; done

@@ -1,0 +1,54 @@
+//! Argon2id password hashing.
+
+use std::sync::LazyLock;
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use crm_domain::Password;
+
+/// Hashes a new password with Argon2id (the crate's default parameters: 19 MiB, 2 passes).
+pub fn hash(password: &Password) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map(|h| h.to_string())
+}
+
+/// Whether `password` matches `stored`; an unreadable stored hash never matches.
+pub fn verify(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Spends the time of one verification when there is no account, so response times don't
+/// reveal which email addresses have accounts.
+pub fn verify_against_nothing(password: &str) {
+    static DUMMY: LazyLock<String> = LazyLock::new(|| {
+        Password::parse("dummy password for timing")
+            .ok()
+            .and_then(|p| hash(&p).ok())
+            .unwrap_or_default()
+    });
+    let _ = verify(password, &DUMMY);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_verifies_its_password_only() {
+        let password = Password::parse("correct horse battery").unwrap();
+        let stored = hash(&password).unwrap();
+        assert!(stored.starts_with("$argon2id$"));
+        assert!(verify("correct horse battery", &stored));
+        assert!(!verify("correct horse battery!", &stored));
+        assert!(!verify("anything", "not a hash"));
+    }
+}

@@ -1,0 +1,198 @@
+//! Typed configuration, read once at start-up from the environment (and `.env` when present).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use crm_domain::Region;
+use secrecy::SecretString;
+
+/// Everything the API process needs to know; see the README's configuration table.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// PostgreSQL connection URL (may hold a password, hence secret).
+    pub database_url: SecretString,
+    /// Redis connection URL.
+    pub redis_url: SecretString,
+    /// Address and port to listen on.
+    pub bind_addr: SocketAddr,
+    /// The URL users reach the app at; an `https` URL makes cookies `Secure`.
+    pub public_url: Option<url::Url>,
+    /// Human-readable or JSON logs.
+    pub log_format: LogFormat,
+    /// Region for phone numbers written without a country code.
+    pub default_region: Region,
+    /// Most PostgreSQL connections held open.
+    pub database_pool_size: u32,
+    /// How long a request waits for a PostgreSQL connection before answering 503.
+    pub database_timeout: Duration,
+    /// How long a sign-in lasts.
+    pub session_ttl: TimeDelta,
+    /// Failed sign-ins allowed per account, and per client address, within the window.
+    pub login_limit: LoginLimit,
+    /// The built web app to serve at `/`, when it exists.
+    pub web_dir: PathBuf,
+}
+
+/// Sign-in rate limits.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimit {
+    /// Failures per account within `window` before sign-in is refused.
+    pub per_account: usize,
+    /// Failures per client address within `window` before sign-in is refused.
+    pub per_client: usize,
+    /// The sliding window.
+    pub window: TimeDelta,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// A variable that is set but can't be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {reason}")]
+pub struct ConfigError {
+    name: &'static str,
+    reason: String,
+}
+
+impl Config {
+    /// Reads the process environment, after loading `.env` if there is one.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup`; unset ones take their documented defaults.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let parsed = |name: &'static str, default: &str| -> Result<u64, ConfigError> {
+            get(name)
+                .as_deref()
+                .unwrap_or(default)
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError::new(name, "must be a whole number"))
+        };
+        let public_url = get("PUBLIC_URL")
+            .map(|v| url::Url::parse(&v))
+            .transpose()
+            .map_err(|e| ConfigError::new("PUBLIC_URL", e.to_string()))?;
+        let log_format = match get("LOG_FORMAT").as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(ConfigError::new("LOG_FORMAT", "must be text or json")),
+        };
+        Ok(Self {
+            database_url: get("DATABASE_URL")
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+                .into(),
+            redis_url: get("REDIS_URL")
+                .unwrap_or_else(|| DEFAULT_REDIS_URL.to_owned())
+                .into(),
+            bind_addr: get("BIND_ADDR")
+                .as_deref()
+                .unwrap_or("127.0.0.1:8080")
+                .parse()
+                .map_err(|_| ConfigError::new("BIND_ADDR", "must be an address:port"))?,
+            public_url,
+            log_format,
+            default_region: Region::parse(get("DEFAULT_REGION").as_deref().unwrap_or("US"))
+                .map_err(|e| ConfigError::new("DEFAULT_REGION", e.to_string()))?,
+            database_pool_size: u32::try_from(parsed("DATABASE_POOL_SIZE", "10")?)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ConfigError::new("DATABASE_POOL_SIZE", "must be 1 or more"))?,
+            database_timeout: Duration::from_secs(parsed("DATABASE_TIMEOUT_SECS", "5")?.max(1)),
+            session_ttl: TimeDelta::hours(
+                i64::try_from(parsed("SESSION_TTL_HOURS", "168")?.max(1))
+                    .map_err(|_| ConfigError::new("SESSION_TTL_HOURS", "too large"))?,
+            ),
+            login_limit: LoginLimit {
+                per_account: usize::try_from(parsed("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")?)
+                    .unwrap_or(usize::MAX),
+                per_client: usize::try_from(parsed("LOGIN_MAX_FAILURES_PER_CLIENT", "20")?)
+                    .unwrap_or(usize::MAX),
+                window: TimeDelta::minutes(15),
+            },
+            web_dir: get("WEB_DIR")
+                .unwrap_or_else(|| "frontend/dist".to_owned())
+                .into(),
+        })
+    }
+
+    /// Whether cookies must be `Secure` whatever the request's scheme.
+    pub fn is_https(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|u| u.scheme() == "https")
+    }
+}
+
+/// Where `make run` and the tests expect PostgreSQL.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/customer_manager";
+/// Where `make run` and the tests expect Redis.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+impl ConfigError {
+    fn new(name: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            name,
+            reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_work_on_one_machine() {
+        let config = config(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.database_url.expose_secret(), DEFAULT_DATABASE_URL);
+        assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert!(!config.is_https());
+    }
+
+    #[test]
+    fn an_https_public_url_makes_cookies_secure() {
+        let config = config(&[("PUBLIC_URL", "https://crm.example.com")]);
+        assert!(config.is_ok_and(|c| c.is_https()));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let error = config(&[("LOG_FORMAT", "xml")])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(error.as_deref(), Some("LOG_FORMAT: must be text or json"));
+        assert!(config(&[("DEFAULT_REGION", "Atlantis")]).is_err());
+        assert!(config(&[("DATABASE_POOL_SIZE", "0")]).is_err());
+        assert!(config(&[("BIND_ADDR", "nowhere")]).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let config = config(&[("DATABASE_URL", "postgres://u:hunter2@db/crm")]);
+        assert!(config.is_ok_and(|c| !format!("{c:?}").contains("hunter2")));
+    }
+}

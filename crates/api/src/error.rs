@@ -1,0 +1,304 @@
+//! The one error type of the API, answered as RFC 9457 problem details.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use crm_domain::FieldErrors;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// Every way a request can fail. 4xx variants say what the client can fix; `Internal` logs
+/// its cause and answers a bare 500.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body can't be read (malformed JSON, empty body…).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 401: no valid session or token.
+    #[error("not signed in")]
+    Unauthorized,
+    /// 401: wrong email or password.
+    #[error("wrong credentials")]
+    BadCredentials,
+    /// 403: signed in but not allowed, or a missing/wrong CSRF token.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// 404: no such record or route.
+    #[error("not found")]
+    NotFound,
+    /// 405: the route exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409: the request conflicts with the record's state.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// 413: the body is larger than allowed.
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
+    /// 415: the body is not of a type this endpoint reads.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// 422: fields that break their rules, with a message each.
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    /// 429: too many attempts; try again after this many seconds.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds until the next attempt may succeed.
+        retry_after_secs: u64,
+    },
+    /// 503: a dependency (PostgreSQL) is down.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// 500: a bug or an unexpected failure; details go to the log only.
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
+}
+
+/// An RFC 9457 problem details body (`application/problem+json`).
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/invalid-input",
+    "title": "Invalid input",
+    "status": 422,
+    "detail": "Some fields are not valid; see errors.",
+    "errors": {"phone": ["Enter a valid phone number, such as +14155550123."]}
+}))]
+pub struct Problem {
+    /// A URI reference naming the kind of problem.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong this time, for people.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// For invalid input: each field's messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// Seconds a client should wait before retrying after a 503.
+const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
+impl ApiError {
+    /// 422 for a single field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.add(field, message);
+        Self::Invalid(errors)
+    }
+
+    /// Wraps any unexpected failure.
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(error.into())
+    }
+
+    fn slug_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::BadRequest(_) => ("bad-request", "Malformed request"),
+            Self::Unauthorized => ("unauthorized", "Not signed in"),
+            Self::BadCredentials => ("bad-credentials", "Wrong email or password"),
+            Self::Forbidden(_) => ("forbidden", "Forbidden"),
+            Self::NotFound => ("not-found", "Not found"),
+            Self::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
+            Self::Conflict(_) => ("conflict", "Conflict"),
+            Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            Self::Invalid(_) => ("invalid-input", "Invalid input"),
+            Self::RateLimited { .. } => ("rate-limited", "Too many attempts"),
+            Self::Unavailable(_) => ("unavailable", "Service unavailable"),
+            Self::Internal(_) => ("internal", "Internal server error"),
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            Self::BadRequest(d)
+            | Self::Forbidden(d)
+            | Self::Conflict(d)
+            | Self::PayloadTooLarge(d)
+            | Self::UnsupportedMediaType(d) => Some(d.clone()),
+            Self::Unauthorized => {
+                Some("Sign in, or send an API token as 'Authorization: Bearer <token>'.".into())
+            }
+            Self::BadCredentials => Some("The email or password is incorrect.".into()),
+            Self::NotFound => Some("There is nothing at this address.".into()),
+            Self::MethodNotAllowed => Some("This address does not accept that method.".into()),
+            Self::Invalid(_) => Some("Some fields are not valid; see errors.".into()),
+            Self::RateLimited { retry_after_secs } => Some(format!(
+                "Too many failed attempts; try again in {retry_after_secs} seconds."
+            )),
+            Self::Unavailable(_) => {
+                Some("The service is temporarily unavailable; try again shortly.".into())
+            }
+            Self::Internal(_) => None,
+        }
+    }
+
+    /// The problem body for this error.
+    pub fn problem(&self) -> Problem {
+        let (slug, title) = self.slug_and_title();
+        Problem {
+            problem_type: format!("/problems/{slug}"),
+            title: title.to_owned(),
+            status: self.status_code().as_u16(),
+            detail: self.detail(),
+            errors: match self {
+                Self::Invalid(errors) => Some(
+                    errors
+                        .iter()
+                        .map(|(field, messages)| (field.to_owned(), messages.to_vec()))
+                        .collect(),
+                ),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "request failed")
+            }
+            Self::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type("application/problem+json");
+        match self {
+            Self::RateLimited { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_SECS.to_string()));
+            }
+            Self::Unauthorized => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"crm\""),
+                ));
+            }
+            _ => {}
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        if matches!(error, diesel::result::Error::NotFound) {
+            Self::NotFound
+        } else if crm_db::is_connection_error(&error) {
+            Self::Unavailable(error.to_string())
+        } else {
+            Self::Internal(error.into())
+        }
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        Self::Invalid(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    #[actix_web::test]
+    async fn internal_errors_tell_nothing_of_their_cause() {
+        let error = ApiError::internal(anyhow::anyhow!("relation \"users\" does not exist"));
+        let response = error.error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = to_bytes(response.into_body()).await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
+        assert!(!text.contains("relation"), "{text}");
+        assert!(text.contains("\"status\":500"));
+    }
+
+    #[test]
+    fn a_missing_row_is_a_404_and_a_dropped_connection_a_503() {
+        assert!(matches!(
+            ApiError::from(diesel::result::Error::NotFound),
+            ApiError::NotFound
+        ));
+        let closed = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ClosedConnection,
+            Box::new("server closed the connection".to_owned()),
+        );
+        assert!(matches!(ApiError::from(closed), ApiError::Unavailable(_)));
+    }
+
+    #[test]
+    fn validation_problems_carry_each_fields_messages() {
+        let problem =
+            ApiError::field("receipt", "Only PDF, JPEG or PNG files are allowed.").problem();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.title, "Invalid input");
+        assert_eq!(
+            problem.errors.and_then(|e| e.get("receipt").cloned()),
+            Some(vec!["Only PDF, JPEG or PNG files are allowed.".to_owned()])
+        );
+    }
+}
+
+/// Reusable problem responses for the OpenAPI description (`components/responses`).
+pub mod responses {
+    use super::Problem;
+    use utoipa::ToResponse;
+
+    /// Malformed JSON, or a body that is not a JSON object.
+    #[derive(Debug, ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct MalformedJson(pub Problem);
+
+    /// Not signed in: no valid session cookie or bearer token.
+    #[derive(Debug, ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct NotSignedIn(pub Problem);
+
+    /// A cookie request without the session's CSRF token in `X-CSRF-Token`.
+    #[derive(Debug, ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct CsrfRejected(pub Problem);
+
+    /// No such record.
+    #[derive(Debug, ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct NotFound(pub Problem);
+
+    /// Invalid fields or parameters; `errors` maps each to its messages.
+    #[derive(Debug, ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct InvalidInput(pub Problem);
+
+    /// PostgreSQL is unreachable; retry after `Retry-After` seconds.
+    #[derive(Debug, ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Unavailable(pub Problem);
+}

@@ -1,0 +1,223 @@
+//! Request extractors that turn bad input into precise problems instead of actix's defaults.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use crm_domain::{FieldErrors, REQUIRED};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::error::ApiError;
+
+/// The largest JSON body accepted.
+pub const MAX_JSON_BYTES: usize = 256 * 1024;
+
+/// A JSON body, deserialized with field-level errors:
+/// malformed JSON is a 400 saying where; a wrong type, a missing or an unknown field is a 422
+/// naming the field; a body over 256 KiB is a 413; another content type is a 415.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            });
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if content_type_ok == Some(false) {
+                return Err(ApiError::UnsupportedMediaType(
+                    "Send the body as JSON with 'Content-Type: application/json'.".into(),
+                ));
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|_| ApiError::BadRequest("The body could not be read.".into()))?;
+                if body.len() + chunk.len() > MAX_JSON_BYTES {
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "The body must be at most {} KiB.",
+                        MAX_JSON_BYTES / 1024
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(JsonBody)
+        })
+    }
+}
+
+/// Deserializes `body`, mapping each kind of serde failure to the right problem.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest(
+            "The body is empty; send a JSON object.".into(),
+        ));
+    }
+    // serde would also build a struct from a JSON array; the API only takes objects.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::BadRequest(
+            "The body must be a JSON object, not an array.".into(),
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(problem_of)?;
+    deserializer.end().map_err(|inner| malformed(&inner))?;
+    Ok(value)
+}
+
+fn malformed(inner: &serde_json::Error) -> ApiError {
+    ApiError::BadRequest(format!(
+        "Malformed JSON at line {} column {}: {}.",
+        inner.line(),
+        inner.column(),
+        message_of(inner)
+    ))
+}
+
+fn problem_of(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    if !inner.is_data() {
+        return malformed(&inner);
+    }
+    let message = message_of(&inner);
+    let parent = if path == "." {
+        String::new()
+    } else {
+        format!("{path}.")
+    };
+    let mut errors = FieldErrors::new();
+    if let Some(field) = between_backticks(&message, "missing field `") {
+        errors.add(format!("{parent}{field}"), REQUIRED);
+    } else if let Some(field) = between_backticks(&message, "unknown field `") {
+        // The path already ends at the unknown key.
+        let key = if path.ends_with(field) {
+            path.clone()
+        } else {
+            format!("{parent}{field}")
+        };
+        errors.add(key, "Unknown field.");
+    } else if path == "." {
+        return ApiError::BadRequest(format!("The body must be a JSON object: {message}."));
+    } else {
+        errors.add(path, format!("{}.", capitalize(&message)));
+    }
+    ApiError::Invalid(errors)
+}
+
+/// serde_json's message without its " at line N column M" suffix.
+fn message_of(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    text.rsplit_once(" at line ")
+        .map_or(text.clone(), |(message, _)| message.to_owned())
+}
+
+fn between_backticks<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    message.strip_prefix(prefix)?.split('`').next()
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Deserializes an optional field that may also be `null`: absent -> `None`,
+/// `null` -> `Some(None)`, a value -> `Some(Some(value))`. For PATCH bodies.
+pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
+
+/// The client's address, for rate limiting: the TCP peer (proxies' headers can be forged).
+pub fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Input {
+        name: String,
+        age: Option<u8>,
+    }
+
+    fn errors_of(result: Result<Input, ApiError>) -> Vec<(String, Vec<String>)> {
+        match result {
+            Err(ApiError::Invalid(errors)) => errors
+                .iter()
+                .map(|(f, m)| (f.to_owned(), m.to_vec()))
+                .collect(),
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request_that_says_where() {
+        match parse_json::<Input>(br#"{"name": "Ada",,}"#) {
+            Err(ApiError::BadRequest(detail)) => {
+                assert!(
+                    detail.starts_with("Malformed JSON at line 1 column"),
+                    "{detail}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_json::<Input>(b"  "),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Input>(b"[1]"),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Input>(br#"{"name":"a"} x"#),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_field() {
+        let errors = errors_of(parse_json(br#"{"name": 5}"#));
+        assert_eq!(errors[0].0, "name");
+        assert!(errors[0].1[0].starts_with("Invalid type: integer `5`, expected a string"));
+    }
+
+    #[test]
+    fn missing_and_unknown_fields_are_field_errors() {
+        assert_eq!(
+            errors_of(parse_json(br#"{"age": 3}"#)),
+            vec![("name".to_owned(), vec![REQUIRED.to_owned()])]
+        );
+        assert_eq!(
+            errors_of(parse_json(br#"{"name": "a", "colour": 3}"#)),
+            vec![("colour".to_owned(), vec!["Unknown field.".to_owned()])]
+        );
+        let errors = errors_of(parse_json(br#"{"name": "a", "age": 300}"#));
+        assert_eq!(errors[0].0, "age");
+    }
+}

@@ -1,0 +1,203 @@
+//! `crm-api`: serve the API (the default), migrate, create a user, or write the OpenAPI spec.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use crm_api::config::{Config, LogFormat};
+use crm_api::state::AppState;
+use crm_domain::{EmailAddress, Password, Role, UserName};
+use diesel::{Connection, PgConnection};
+use secrecy::ExposeSecret;
+
+#[derive(Debug, Parser)]
+#[command(name = "crm-api", version, about = "Customer Manager API server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate the database and serve the API and web app (the default).
+    Serve,
+    /// Create the database if needed and apply pending migrations.
+    Migrate,
+    /// Create a user. The password is asked for, or read from the first line of standard input.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// `admin` or `staff`.
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
+    /// Write the OpenAPI description (`-` for standard output).
+    Openapi {
+        #[arg(long, default_value = "openapi/openapi.json")]
+        output: PathBuf,
+    },
+}
+
+/// How long start-up waits for PostgreSQL to accept connections.
+const STARTUP_WAIT: Duration = Duration::from_secs(30);
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi { output } = &command {
+        return write_openapi(output);
+    }
+    let config = Config::from_env().context("invalid configuration")?;
+    init_tracing(config.log_format);
+    match command {
+        Command::Serve => {
+            migrate(&config)?;
+            serve(config)
+        }
+        Command::Migrate => migrate(&config),
+        Command::CreateUser { email, name, role } => create_user(&config, &email, &name, &role),
+        Command::Openapi { .. } => Ok(()),
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn write_openapi(output: &PathBuf) -> anyhow::Result<()> {
+    let json = crm_api::openapi::to_json();
+    if output.as_os_str() == "-" {
+        std::io::stdout().write_all(json.as_bytes())?;
+    } else {
+        std::fs::write(output, json)
+            .with_context(|| format!("cannot write {}", output.display()))?;
+        eprintln!("wrote {}", output.display());
+    }
+    Ok(())
+}
+
+/// Creates the database when missing and applies pending migrations, waiting a while for
+/// PostgreSQL to come up.
+fn migrate(config: &Config) -> anyhow::Result<()> {
+    let url = config.database_url.expose_secret();
+    let deadline = std::time::Instant::now() + STARTUP_WAIT;
+    let mut conn = loop {
+        let attempt = crm_db::ensure_database_exists(url)
+            .map_err(anyhow::Error::from)
+            .and_then(|created| {
+                if created {
+                    tracing::info!("created the database");
+                }
+                PgConnection::establish(url).map_err(anyhow::Error::from)
+            });
+        match attempt {
+            Ok(conn) => break conn,
+            Err(error) if std::time::Instant::now() < deadline => {
+                tracing::warn!(error = %error, "PostgreSQL not ready; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(error) => return Err(error.context("cannot reach PostgreSQL (DATABASE_URL)")),
+        }
+    };
+    let applied = crm_db::run_migrations(&mut conn)?;
+    tracing::info!(applied = ?applied, "database is up to date");
+    Ok(())
+}
+
+fn create_user(config: &Config, email: &str, name: &str, role: &str) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let name = UserName::parse(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    let role = Role::parse(role).map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+    let password = read_password()?;
+    let password = Password::parse(&password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+    migrate(config)?;
+    let hash = crm_api::auth::password::hash(&password)
+        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
+    let mut conn = PgConnection::establish(config.database_url.expose_secret())?;
+    let new = crm_db::users::NewUser {
+        email: email.as_str(),
+        name: name.as_str(),
+        password_hash: &hash,
+        role: role.as_str(),
+    };
+    match crm_db::users::insert(&mut conn, &new) {
+        Ok(user) => {
+            eprintln!(
+                "created {} user {} (id {})",
+                role.as_str(),
+                user.email,
+                user.id
+            );
+            Ok(())
+        }
+        Err(e) if crm_db::is_unique_violation(&e) => {
+            bail!("a user with email {email} exists already")
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password (10+ characters): ")?;
+        let again = rpassword::prompt_password("Repeat it: ")?;
+        if first != again {
+            bail!("the passwords differ");
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+#[actix_web::main]
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let bind = config.bind_addr;
+    let state = AppState::new(config);
+    spawn_cleanup(state.clone());
+    let server_state = state.clone();
+    let server = actix_web::HttpServer::new(move || crm_api::app(server_state.clone()))
+        .bind(bind)
+        .with_context(|| format!("cannot listen on {bind} (BIND_ADDR)"))?
+        .shutdown_timeout(10)
+        .run();
+    tracing::info!(url = %format!("http://{bind}"), "Customer Manager API listening");
+    server.await.context("server failed")
+}
+
+/// Deletes expired sessions and stale login failures every hour.
+fn spawn_cleanup(state: AppState) {
+    actix_web::rt::spawn(async move {
+        let mut interval = actix_web::rt::time::interval(Duration::from_secs(3600));
+        loop {
+            interval.tick().await;
+            let window = state.config.login_limit.window;
+            let result = state
+                .db(move |conn| {
+                    let now = chrono::Utc::now();
+                    let sessions = crm_db::sessions::delete_expired(conn, now)?;
+                    let failures = crm_db::login_failures::prune(conn, now - window)?;
+                    Ok((sessions, failures))
+                })
+                .await;
+            match result {
+                Ok((sessions, failures)) => tracing::debug!(sessions, failures, "cleaned up"),
+                Err(error) => tracing::warn!(%error, "clean-up skipped"),
+            }
+        }
+    });
+}

@@ -1,0 +1,90 @@
+//! The OpenAPI description, generated from the handlers' `#[utoipa::path]` attributes.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::Problem;
+use crate::error::responses::{
+    CsrfRejected, InvalidInput, MalformedJson, NotFound, NotSignedIn, Unavailable,
+};
+use crate::routes::{auth, customers, health, setup, tokens};
+
+/// The whole API: operations at the root and everything under `/api/v1`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Customer Manager API",
+        description = "Customers, invoices with receipts, scheduled messages and reminders.\n\n\
+            Sign in with `POST /api/v1/auth/login` (cookie session; send the `crm_csrf` cookie's \
+            value as `X-CSRF-Token` on unsafe requests) or send a personal API token as \
+            `Authorization: Bearer <token>`. Errors are RFC 9457 problem details; invalid input \
+            is a 422 whose `errors` maps each field to its messages.",
+        license(name = "MIT")
+    ),
+    paths(health::healthz, health::readyz),
+    nest((path = "/api/v1", api = V1)),
+    components(
+        schemas(Problem),
+        responses(MalformedJson, NotSignedIn, CsrfRejected, NotFound, InvalidInput, Unavailable)
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "operations", description = "Health probes"),
+        (name = "setup", description = "First-run setup"),
+        (name = "auth", description = "Sign-in and sessions"),
+        (name = "tokens", description = "Personal API tokens"),
+        (name = "customers", description = "Customers and their activity"),
+    )
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+/// The `/api/v1` operations.
+#[derive(OpenApi)]
+#[openapi(paths(
+    setup::status,
+    setup::create_first_admin,
+    auth::login,
+    auth::logout,
+    auth::me,
+    tokens::list,
+    tokens::create,
+    tokens::revoke,
+    customers::list,
+    customers::create,
+    customers::get,
+    customers::update,
+    customers::archive,
+    customers::restore,
+    customers::activity,
+))]
+#[derive(Debug)]
+struct V1;
+
+/// Declares the two ways to authenticate.
+#[derive(Debug)]
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "crm_session",
+                "Set by sign-in. Unsafe requests also need the X-CSRF-Token header.",
+            ))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The spec as pretty JSON with a final newline: what `crm-api openapi` writes.
+pub fn to_json() -> String {
+    let mut json = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}

@@ -1,0 +1,91 @@
+//! Liveness and readiness probes.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::state::AppState;
+
+/// How long a readiness check waits for each dependency.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Liveness answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the process answers.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Readiness answer: each dependency's state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ok` when every dependency is reachable, else `unavailable`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    /// PostgreSQL: `ok` or `unavailable`.
+    #[schema(example = "ok")]
+    pub postgres: &'static str,
+    /// Redis: `ok` or `unavailable`.
+    #[schema(example = "ok")]
+    pub redis: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// PostgreSQL and Redis are reachable.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "A dependency is down", body = Readiness),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let (postgres, redis) = futures_util::join!(postgres_ok(&state), redis_ok(&state));
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let body = Readiness {
+        status: word(postgres && redis),
+        postgres: word(postgres),
+        redis: word(redis),
+    };
+    if postgres && redis {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", "5"))
+            .json(body)
+    }
+}
+
+async fn postgres_ok(state: &AppState) -> bool {
+    let pool = state.pool.clone();
+    let check = web::block(move || {
+        use diesel::RunQueryDsl;
+        let mut conn = pool.get_timeout(CHECK_TIMEOUT).ok()?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).ok()
+    });
+    matches!(check.await, Ok(Some(_)))
+}
+
+async fn redis_ok(state: &AppState) -> bool {
+    let Some(client) = state.redis.clone() else {
+        return false;
+    };
+    let ping = async move {
+        let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .ok()
+    };
+    matches!(tokio::time::timeout(CHECK_TIMEOUT, ping).await, Ok(Some(_)))
+}

@@ -1,0 +1,36 @@
+//! HTTP handlers, one module per resource. Each handler: extract -> parse -> query -> respond.
+
+pub mod auth;
+pub mod customers;
+pub mod docs;
+pub mod health;
+pub mod setup;
+pub mod tokens;
+
+use actix_web::web;
+
+/// Registers every API route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .configure(docs::configure)
+        .service(
+            web::scope("/api/v1")
+                .service(docs::spec)
+                .service(setup::status)
+                .service(setup::create_first_admin)
+                .service(auth::login)
+                .service(auth::logout)
+                .service(auth::me)
+                .service(tokens::list)
+                .service(tokens::create)
+                .service(tokens::revoke)
+                .service(customers::list)
+                .service(customers::create)
+                .service(customers::get)
+                .service(customers::update)
+                .service(customers::archive)
+                .service(customers::restore)
+                .service(customers::activity),
+        );
+}

@@ -1,0 +1,92 @@
+//! First-run setup: create the first admin while no user exists.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use crm_domain::{EmailAddress, FieldErrors, Password, Role, UserName};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::password;
+use crate::error::responses::{InvalidInput, MalformedJson, Unavailable};
+use crate::error::{ApiError, Problem};
+use crate::extract::JsonBody;
+use crate::routes::auth::{SignedIn, start_session};
+use crate::state::AppState;
+
+/// Whether first-run setup is still needed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SetupStatus {
+    /// `true` while no user exists.
+    pub needed: bool,
+}
+
+/// The first admin.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Ada Lovelace", "email": "ada@example.com", "password": "correct horse battery"}))]
+pub struct SetupRequest {
+    pub name: String,
+    pub email: String,
+    /// At least 10 characters.
+    pub password: String,
+}
+
+/// Tells whether first-run setup is needed (no user exists yet).
+#[utoipa::path(
+    tag = "setup",
+    responses(
+        (status = 200, body = SetupStatus),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[get("/setup")]
+pub async fn status(state: web::Data<AppState>) -> Result<web::Json<SetupStatus>, ApiError> {
+    let any = state.db(|conn| Ok(crm_db::users::any_exist(conn)?)).await?;
+    Ok(web::Json(SetupStatus { needed: !any }))
+}
+
+/// Creates the first admin and signs them in. Works only while no user exists.
+#[utoipa::path(
+    tag = "setup",
+    request_body = SetupRequest,
+    responses(
+        (status = 201, description = "Admin created and signed in", body = SignedIn),
+        (status = 400, response = MalformedJson),
+        (status = 409, description = "Setup was already done", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = InvalidInput),
+        (status = 503, response = Unavailable),
+    )
+)]
+#[post("/setup")]
+pub async fn create_first_admin(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    JsonBody(body): JsonBody<SetupRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::new();
+    let name = errors.check("name", UserName::parse(&body.name));
+    let email = errors.check("email", EmailAddress::parse(&body.email));
+    let password = errors.check("password", Password::parse(&body.password));
+    let (Some(name), Some(email), Some(password)) = (name, email, password) else {
+        return Err(errors.into());
+    };
+    let hash = web::block(move || password::hash(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("hashing failed: {e}")))?;
+    let user = state
+        .db(move |conn| {
+            let new = crm_db::users::NewUser {
+                email: email.as_str(),
+                name: name.as_str(),
+                password_hash: &hash,
+                role: Role::Admin.as_str(),
+            };
+            Ok(crm_db::users::insert_first(conn, &new)?)
+        })
+        .await?
+        .ok_or_else(|| {
+            ApiError::Conflict("Setup is done: an account exists already. Sign in instead.".into())
+        })?;
+    tracing::info!(user_id = user.id, "first admin created");
+    start_session(&req, &state, &user, HttpResponse::Created()).await
+}

@@ -1,0 +1,61 @@
+//! Shared application state and the bridge from async handlers to blocking diesel calls.
+
+use std::sync::Arc;
+
+use crm_db::PgPool;
+use diesel::PgConnection;
+use secrecy::ExposeSecret;
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// What every handler can reach: configuration, the PostgreSQL pool, the Redis client.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: PgPool,
+    pub redis: Option<redis::Client>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Builds the state for `config`: a lazy pool (no connection until needed) and a Redis client.
+    pub fn new(config: Config) -> Self {
+        let pool = crm_db::build_pool(
+            config.database_url.expose_secret(),
+            config.database_pool_size,
+            config.database_timeout,
+        );
+        let redis = redis::Client::open(config.redis_url.expose_secret()).ok();
+        Self {
+            config: Arc::new(config),
+            pool,
+            redis,
+        }
+    }
+
+    /// Runs `work` with a pooled connection on a blocking thread, so actix workers never block.
+    /// No connection within the configured timeout is a 503.
+    pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| ApiError::Unavailable(format!("PostgreSQL: {e}")))?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+}

@@ -1,0 +1,194 @@
+//! Test helpers: the real app on its own PostgreSQL database, and request shortcuts.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use actix_web::test::{self, TestRequest};
+use crm_api::config::Config;
+use crm_api::state::AppState;
+use crm_db::test_support::TestDatabase;
+use serde_json::{Value, json};
+
+pub const ADMIN_EMAIL: &str = "ada@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+
+/// Configuration for a test: its own database, the local Redis, short timeouts.
+pub fn config_for(database_url: &str, extra: &[(&str, &str)]) -> Config {
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let mut vars: Vec<(String, String)> = vec![
+        ("DATABASE_URL".into(), database_url.into()),
+        ("REDIS_URL".into(), redis),
+        ("DATABASE_TIMEOUT_SECS".into(), "2".into()),
+        ("DATABASE_POOL_SIZE".into(), "4".into()),
+    ];
+    vars.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    Config::from_lookup(|name| {
+        vars.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("test configuration")
+}
+
+/// A fresh database and the app's state on it.
+pub fn fresh(extra: &[(&str, &str)]) -> (TestDatabase, AppState) {
+    let db = TestDatabase::new();
+    let state = AppState::new(config_for(db.url(), extra));
+    (db, state)
+}
+
+/// An answer, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Answer {
+    /// The `errors` messages of a field in a 422 problem.
+    pub fn field_errors(&self, field: &str) -> Vec<String> {
+        self.json["errors"][field]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| m.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json body with this status.
+    pub fn assert_problem(&self, status: u16) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        assert_eq!(self.json["status"], status, "{}", self.text);
+        assert!(self.json["title"].is_string());
+    }
+}
+
+/// Sends a request to the service and reads the answer.
+pub async fn send<S, B>(app: &S, request: TestRequest) -> Answer
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let response = test::call_service(app, request.to_request()).await;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = test::read_body(response).await;
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        text,
+        json,
+    }
+}
+
+/// A signed-in browser: its session cookie and CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Session {
+    /// Adds the session cookie and, as the web app does, the CSRF header.
+    pub fn apply(&self, request: TestRequest) -> TestRequest {
+        request
+            .cookie(actix_web::cookie::Cookie::new(
+                "crm_session",
+                self.cookie.clone(),
+            ))
+            .insert_header(("X-CSRF-Token", self.csrf.clone()))
+    }
+
+    /// Adds only the session cookie, as a cross-site form post would.
+    pub fn cookie_only(&self, request: TestRequest) -> TestRequest {
+        request.cookie(actix_web::cookie::Cookie::new(
+            "crm_session",
+            self.cookie.clone(),
+        ))
+    }
+}
+
+/// Reads the session from a sign-in answer's cookies.
+pub fn session_of(answer: &Answer) -> Session {
+    let cookie_value = |name: &str| {
+        answer
+            .headers
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| actix_web::cookie::Cookie::parse(v.to_owned()).ok())
+            .find(|c| c.name() == name)
+            .map(|c| c.value().to_owned())
+            .unwrap_or_else(|| panic!("no {name} cookie in {:?}", answer.headers))
+    };
+    Session {
+        cookie: cookie_value("crm_session"),
+        csrf: cookie_value("crm_csrf"),
+    }
+}
+
+/// Runs first-run setup for Ada, the admin, and returns her session.
+pub async fn setup_admin<S, B>(app: &S) -> Session
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let answer = send(
+        app,
+        TestRequest::post().uri("/api/v1/setup").set_json(
+            json!({"name": "Ada Lovelace", "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    session_of(&answer)
+}
+
+/// Creates an API token for the session's user and returns its secret.
+pub async fn create_token<S, B>(app: &S, session: &Session, name: &str) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let answer = send(
+        app,
+        session.apply(
+            TestRequest::post()
+                .uri("/api/v1/tokens")
+                .set_json(json!({"name": name})),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    answer.json["token"]
+        .as_str()
+        .expect("token secret")
+        .to_owned()
+}
+
+/// Adds `Authorization: Bearer <token>`.
+pub fn bearer(request: TestRequest, token: &str) -> TestRequest {
+    request.insert_header(("Authorization", format!("Bearer {token}")))
+}

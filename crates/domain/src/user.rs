@@ -1,0 +1,129 @@
+//! Users: roles and passwords.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a password was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    /// Shorter than the minimum.
+    #[error("Use at least {min} characters.")]
+    TooShort {
+        /// The minimum.
+        min: usize,
+    },
+    /// Longer than hashing should be asked to process.
+    #[error("Must be at most {max} characters.")]
+    TooLong {
+        /// The maximum.
+        max: usize,
+    },
+}
+
+/// A new password, as typed (never trimmed). Its `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// The shortest accepted password, in characters.
+    pub const MIN_CHARS: usize = 10;
+    /// The longest accepted password, in characters.
+    pub const MAX_CHARS: usize = 256;
+
+    /// Checks a new password's length.
+    pub fn parse(input: &str) -> Result<Self, PasswordError> {
+        let chars = input.chars().count();
+        if chars < Self::MIN_CHARS {
+            return Err(PasswordError::TooShort {
+                min: Self::MIN_CHARS,
+            });
+        }
+        if chars > Self::MAX_CHARS {
+            return Err(PasswordError::TooLong {
+                max: Self::MAX_CHARS,
+            });
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    /// The password, for hashing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(…)")
+    }
+}
+
+/// Why a role was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Must be admin or staff.")]
+pub struct RoleError;
+
+/// What a user may do: admins also manage users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Manages users as well as customers.
+    Admin,
+    /// Works with customers.
+    Staff,
+}
+
+impl Role {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Staff => "staff",
+        }
+    }
+
+    /// Reads the stored spelling.
+    pub fn parse(input: &str) -> Result<Self, RoleError> {
+        match input {
+            "admin" => Ok(Self::Admin),
+            "staff" => Ok(Self::Staff),
+            _ => Err(RoleError),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_password_needs_ten_characters_and_is_never_printed() {
+        assert_eq!(
+            Password::parse("short"),
+            Err(PasswordError::TooShort { min: 10 })
+        );
+        let password = Password::parse("correct horse battery");
+        assert!(password.is_ok());
+        assert!(!format!("{password:?}").contains("horse"));
+        assert_eq!(
+            Password::parse(&"x".repeat(257)),
+            Err(PasswordError::TooLong { max: 256 })
+        );
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_spelling() {
+        for role in [Role::Admin, Role::Staff] {
+            assert_eq!(Role::parse(role.as_str()), Ok(role));
+        }
+        assert_eq!(Role::parse("root"), Err(RoleError));
+    }
+
+    proptest! {
+        #[test]
+        fn a_password_keeps_its_exact_text(input in "\\PC{10,60}") {
+            let password = Password::parse(&input);
+            prop_assert_eq!(password.map(|p| p.expose().to_owned()), Ok(input));
+        }
+    }
+}
