@@ -455,3 +455,24 @@ async fn every_endpoint_but_setup_login_and_health_needs_credentials() {
     }
     assert!(checked >= 12, "only {checked} operations checked");
 }
+
+#[actix_web::test]
+async fn an_expired_session_no_longer_works() {
+    let (db, state) = fresh(&[]);
+    let app = init_service(crm_api::app(state)).await;
+    let session = setup_admin(&app).await;
+    let mut conn = db.connection();
+    diesel::update(crm_db::schema::sessions::table)
+        .set(
+            crm_db::schema::sessions::expires_at
+                .eq(chrono::Utc::now() - chrono::TimeDelta::seconds(1)),
+        )
+        .execute(&mut conn)
+        .unwrap();
+    send(
+        &app,
+        session.apply(TestRequest::get().uri("/api/v1/auth/me")),
+    )
+    .await
+    .assert_problem(401);
+}
