@@ -272,10 +272,10 @@ pub mod responses {
     use super::Problem;
     use utoipa::ToResponse;
 
-    /// Malformed JSON, or a body that is not a JSON object.
+    /// Malformed JSON, a body that is not a JSON object, or an unreadable query string.
     #[derive(Debug, ToResponse)]
     #[response(content_type = "application/problem+json")]
-    pub struct MalformedJson(pub Problem);
+    pub struct Malformed(pub Problem);
 
     /// Not signed in: no valid session cookie or bearer token.
     #[derive(Debug, ToResponse)]

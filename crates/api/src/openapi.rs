@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
 use crate::error::responses::{
-    CsrfRejected, InvalidInput, MalformedJson, NotFound, NotSignedIn, Unavailable,
+    CsrfRejected, InvalidInput, Malformed, NotFound, NotSignedIn, Unavailable,
 };
 use crate::routes::{auth, customers, health, setup, tokens};
 
@@ -25,7 +25,7 @@ use crate::routes::{auth, customers, health, setup, tokens};
     nest((path = "/api/v1", api = V1)),
     components(
         schemas(Problem),
-        responses(MalformedJson, NotSignedIn, CsrfRejected, NotFound, InvalidInput, Unavailable)
+        responses(Malformed, NotSignedIn, CsrfRejected, NotFound, InvalidInput, Unavailable)
     ),
     modifiers(&SecuritySchemes),
     tags(

@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{AuthMethod, CurrentUser, cookies, password, secrets};
-use crate::error::responses::{
-    CsrfRejected, InvalidInput, MalformedJson, NotSignedIn, Unavailable,
-};
+use crate::error::responses::{CsrfRejected, InvalidInput, Malformed, NotSignedIn, Unavailable};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, client_ip};
 use crate::state::AppState;
@@ -82,7 +80,7 @@ pub struct LoginRequest {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in; cookies `crm_session` and `crm_csrf` set", body = SignedIn),
-        (status = 400, response = MalformedJson),
+        (status = 400, response = Malformed),
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
         (status = 422, response = InvalidInput),
         (status = 429, description = "Too many failed attempts", body = Problem, content_type = "application/problem+json"),

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::CurrentUser;
 use crate::error::responses::{
-    CsrfRejected, InvalidInput, MalformedJson, NotFound, NotSignedIn, Unavailable,
+    CsrfRejected, InvalidInput, Malformed, NotFound, NotSignedIn, Unavailable,
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, double_option};
@@ -79,6 +79,7 @@ impl From<Customer> for CustomerResponse {
 }))]
 pub struct CreateCustomerRequest {
     /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default)]
     pub email: Option<String>,
@@ -91,6 +92,7 @@ pub struct CreateCustomerRequest {
     pub timezone: Option<String>,
     /// At most 5000 characters.
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub notes: Option<String>,
     #[serde(default)]
     pub sms_opt_out: bool,
@@ -132,14 +134,14 @@ pub struct UpdateCustomerRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListCustomersParams {
-    /// Case-insensitive partial match on name, email or phone numbers (at most 200 characters).
-    #[param(example = "ada")]
+    /// Case-insensitive partial match on name, email or phone numbers.
+    #[param(example = "ada", max_length = 200)]
     pub q: Option<String>,
     /// `false` (default): active customers; `true`: archived ones only; `all`: both.
-    #[param(example = "false")]
+    #[param(example = "false", pattern = "^(false|true|all)$")]
     pub archived: Option<String>,
     /// Page size, 1 to 100 (default 25).
-    #[param(value_type = Option<i64>, example = 25)]
+    #[param(value_type = Option<i64>, example = 25, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -160,7 +162,7 @@ pub struct CustomerPage {
 #[into_params(parameter_in = Query)]
 pub struct ActivityParams {
     /// Page size, 1 to 100 (default 25).
-    #[param(value_type = Option<i64>, example = 25)]
+    #[param(value_type = Option<i64>, example = 25, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -216,6 +218,7 @@ const MAX_SEARCH_CHARS: usize = 200;
     params(ListCustomersParams),
     responses(
         (status = 200, body = CustomerPage),
+        (status = 400, response = Malformed),
         (status = 401, response = NotSignedIn),
         (status = 422, response = InvalidInput),
         (status = 503, response = Unavailable),
@@ -290,7 +293,7 @@ pub async fn list(
     request_body = CreateCustomerRequest,
     responses(
         (status = 201, description = "Created; `Location` names the new customer", body = CustomerResponse),
-        (status = 400, response = MalformedJson),
+        (status = 400, response = Malformed),
         (status = 401, response = NotSignedIn),
         (status = 403, response = CsrfRejected),
         (status = 422, response = InvalidInput),
@@ -400,7 +403,7 @@ pub async fn get(
     request_body = UpdateCustomerRequest,
     responses(
         (status = 200, body = CustomerResponse),
-        (status = 400, response = MalformedJson),
+        (status = 400, response = Malformed),
         (status = 401, response = NotSignedIn),
         (status = 403, response = CsrfRejected),
         (status = 404, response = NotFound),
@@ -493,6 +496,7 @@ pub async fn restore(
     params(("id" = i64, Path, description = "Customer id"), ActivityParams),
     responses(
         (status = 200, body = ActivityPage),
+        (status = 400, response = Malformed),
         (status = 401, response = NotSignedIn),
         (status = 404, response = NotFound),
         (status = 422, response = InvalidInput),

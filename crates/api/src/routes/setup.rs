@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::password;
-use crate::error::responses::{InvalidInput, MalformedJson, Unavailable};
+use crate::error::responses::{InvalidInput, Malformed, Unavailable};
 use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
 use crate::routes::auth::{SignedIn, start_session};
@@ -24,9 +24,12 @@ pub struct SetupStatus {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Ada Lovelace", "email": "ada@example.com", "password": "correct horse battery"}))]
 pub struct SetupRequest {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(format = "email", max_length = 254)]
     pub email: String,
     /// At least 10 characters.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
 }
 
@@ -50,7 +53,7 @@ pub async fn status(state: web::Data<AppState>) -> Result<web::Json<SetupStatus>
     request_body = SetupRequest,
     responses(
         (status = 201, description = "Admin created and signed in", body = SignedIn),
-        (status = 400, response = MalformedJson),
+        (status = 400, response = Malformed),
         (status = 409, description = "Setup was already done", body = Problem, content_type = "application/problem+json"),
         (status = 422, response = InvalidInput),
         (status = 503, response = Unavailable),

@@ -61,7 +61,8 @@ pub struct TokenList {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Invoice import script"}))]
 pub struct CreateTokenRequest {
-    /// What the token is for, 1 to 100 characters.
+    /// What the token is for.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 
