@@ -1,13 +1,21 @@
-# Builds crm-api. Used by docker-compose.yml; `make run` is the way without Docker.
+# Builds crm-api and the web app it serves. Used by docker-compose.yml; `make run` is the way
+# without Docker.
 FROM rust:1.95-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq-dev nodejs npm \
+    && rm -rf /var/lib/apt/lists/* \
+    && rustup target add wasm32-unknown-unknown
 WORKDIR /src
 COPY Cargo.toml Cargo.lock clippy.toml ./
 COPY crates crates
+COPY frontend frontend
 COPY migrations migrations
+COPY scripts scripts
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p crm-api && cp target/release/crm-api /usr/local/bin/crm-api
+    scripts/frontend.sh \
+    && cargo build --release --locked -p crm-api \
+    && cp target/release/crm-api /usr/local/bin/crm-api
 
 FROM debian:bookworm-slim
 RUN apt-get update \
@@ -15,9 +23,10 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home /app crm
 COPY --from=build /usr/local/bin/crm-api /usr/local/bin/crm-api
+COPY --from=build /src/frontend/dist /app/web
 WORKDIR /app
 USER crm
-ENV BIND_ADDR=0.0.0.0:8080 LOG_FORMAT=json
+ENV BIND_ADDR=0.0.0.0:8080 LOG_FORMAT=json WEB_DIR=/app/web
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["crm-api"]

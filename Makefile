@@ -4,13 +4,14 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SERVICES = eval "$$(scripts/services.sh)"
 
-.PHONY: help run test lint fmt openapi migrate schema clean-test-dbs
+.PHONY: help run test test-browser frontend lint fmt openapi migrate schema clean-test-dbs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-run: ## Build, make sure PostgreSQL and Redis are up, migrate, serve on 127.0.0.1:8080
+run: ## Build the API and web app, make sure PostgreSQL and Redis are up, migrate, serve on 127.0.0.1:8080
 	@$(SERVICES) && \
+	scripts/frontend.sh && \
 	$(CARGO) build --release -p crm-api && \
 	$(CARGO) run -q --release -p crm-api -- migrate && \
 	echo && echo "Customer Manager: http://$${BIND_ADDR:-127.0.0.1:8080}  (API docs: /api/docs)" && \
@@ -18,7 +19,7 @@ run: ## Build, make sure PostgreSQL and Redis are up, migrate, serve on 127.0.0.
 	echo "  cargo run --release -p crm-api -- create-user --email you@example.com --name 'Your Name'" && echo && \
 	exec $(CARGO) run -q --release -p crm-api -- serve
 
-test: ## Run every test against real PostgreSQL and Redis (starts local ones if needed)
+test: ## Run every test: Rust tests, then the web app in headless Chromium (real PostgreSQL and Redis)
 	@$(SERVICES) && \
 	$(CARGO) check -p crm-domain --no-default-features --target wasm32-unknown-unknown && \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
@@ -26,11 +27,23 @@ test: ## Run every test against real PostgreSQL and Redis (starts local ones if 
 	else \
 	  $(CARGO) test --workspace --no-fail-fast; \
 	fi
+	@$(MAKE) --no-print-directory test-browser
+
+test-browser: ## Build the web app and run the browser tests (screenshots in test-artifacts/browser)
+	@$(SERVICES) && \
+	scripts/frontend.sh && \
+	$(CARGO) build -p crm-api && \
+	cd frontend && CRM_API_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/crm-api" \
+	  node --test --test-concurrency=1 tests/
+
+frontend: ## Build the web app into frontend/dist (wasm-bindgen, wasm-opt, Bootstrap from npm)
+	scripts/frontend.sh
 
 lint: ## cargo fmt --check, clippy (native and wasm) with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p crm-domain --no-default-features --target wasm32-unknown-unknown -- -D warnings
+	$(CARGO) clippy -p crm-frontend --target wasm32-unknown-unknown -- -D warnings
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

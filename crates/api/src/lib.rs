@@ -36,6 +36,7 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let web_app = routes::web_app::configure(&state.config.web_dir);
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
@@ -43,6 +44,7 @@ pub fn app(
             ApiError::BadRequest(format!("The query string could not be read: {error}.")).into()
         }))
         .configure(routes::configure)
+        .configure(web_app)
         .default_service(web::to(not_found))
         .wrap(security_headers())
         .wrap(TracingLogger::default())

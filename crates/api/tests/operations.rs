@@ -163,3 +163,50 @@ async fn swagger_ui_is_served_from_the_binary() {
         initializer.text
     );
 }
+
+#[actix_web::test]
+async fn the_web_app_is_served_at_the_root_with_its_routes_falling_back_to_index_html() {
+    let web_dir = std::env::temp_dir().join(format!("crm-web-{}", std::process::id()));
+    std::fs::create_dir_all(web_dir.join("assets")).unwrap();
+    std::fs::write(
+        web_dir.join("index.html"),
+        "<!doctype html><title>Customer Manager</title>",
+    )
+    .unwrap();
+    std::fs::write(web_dir.join("assets/app.css"), "body{}").unwrap();
+    let (_db, state) = fresh(&[("WEB_DIR", web_dir.to_str().unwrap())]);
+    let app = init_service(crm_api::app(state)).await;
+
+    for path in ["/", "/customers/42", "/settings"] {
+        let page = send(&app, TestRequest::get().uri(path)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(
+            page.text.contains("<title>Customer Manager</title>"),
+            "{path}"
+        );
+        assert!(page.header("content-security-policy").is_some());
+    }
+    let css = send(&app, TestRequest::get().uri("/assets/app.css")).await;
+    assert_eq!(css.text, "body{}");
+    assert_eq!(css.header("cache-control"), Some("no-cache"));
+    // API addresses and missing files stay 404 problems, never the app's page.
+    send(&app, TestRequest::get().uri("/api/nothing"))
+        .await
+        .assert_problem(404);
+    send(&app, TestRequest::get().uri("/api/v1/nothing"))
+        .await
+        .assert_problem(404);
+    send(&app, TestRequest::get().uri("/assets/missing.js"))
+        .await
+        .assert_problem(404);
+    std::fs::remove_dir_all(web_dir).ok();
+}
+
+#[actix_web::test]
+async fn without_a_built_web_app_the_root_says_how_to_build_it() {
+    let (_db, state) = fresh(&[("WEB_DIR", "/nonexistent/web")]);
+    let app = init_service(crm_api::app(state)).await;
+    let page = send(&app, TestRequest::get().uri("/")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("make run"), "{}", page.text);
+}

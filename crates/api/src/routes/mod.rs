@@ -6,6 +6,7 @@ pub mod docs;
 pub mod health;
 pub mod setup;
 pub mod tokens;
+pub mod web_app;
 
 use actix_web::web;
 

@@ -1,0 +1,171 @@
+//! The typed API client: every request the web app makes goes through here.
+
+use std::cell::RefCell;
+
+use crm_domain::FieldErrors;
+use gloo_net::http::{Method, RequestBuilder};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsCast;
+
+/// Why a request failed, as the pages show it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// The server could not be reached; what the user typed is kept.
+    Network,
+    /// The session is gone; the app asks to sign in again.
+    Unauthorized,
+    /// Fields with their messages, shown under each input.
+    Invalid(FieldErrors),
+    /// Any other problem, with its status and human text.
+    Problem { status: u16, message: String },
+}
+
+impl ApiError {
+    /// One sentence for a toast.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Network => {
+                "Cannot reach the server. Check your connection and try again; nothing was lost."
+                    .into()
+            }
+            Self::Unauthorized => "Your session has ended. Sign in again.".into(),
+            Self::Invalid(_) => "Please correct the highlighted fields.".into(),
+            Self::Problem { message, .. } => message.clone(),
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ProblemBody {
+    title: Option<String>,
+    detail: Option<String>,
+    errors: Option<FieldErrors>,
+}
+
+thread_local! {
+    static ON_UNAUTHORIZED: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+/// Sets what happens when any request finds the session gone (the app shows sign-in).
+pub fn on_unauthorized(handler: impl Fn() + 'static) {
+    ON_UNAUTHORIZED.with(|slot| *slot.borrow_mut() = Some(Box::new(handler)));
+}
+
+/// The CSRF token from the readable `crm_csrf` cookie.
+fn csrf_token() -> Option<String> {
+    let document = web_sys::window()?.document()?;
+    let cookies = document
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()?
+        .cookie()
+        .ok()?;
+    cookies
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == "crm_csrf")
+        .map(|(_, value)| value.to_owned())
+}
+
+async fn call(method: Method, path: &str, body: Option<String>) -> Result<String, ApiError> {
+    let mut builder = RequestBuilder::new(&format!("/api/v1{path}"))
+        .method(method.clone())
+        .header("Accept", "application/json");
+    if !matches!(method, Method::GET | Method::HEAD)
+        && let Some(token) = csrf_token()
+    {
+        builder = builder.header("X-CSRF-Token", &token);
+    }
+    let request = match body {
+        Some(json) => builder
+            .header("Content-Type", "application/json")
+            .body(json),
+        None => builder.build(),
+    }
+    .map_err(|_| ApiError::Network)?;
+    let response = request.send().await.map_err(|_| ApiError::Network)?;
+    let status = response.status();
+    let text = response.text().await.map_err(|_| ApiError::Network)?;
+    if (200..300).contains(&status) {
+        return Ok(text);
+    }
+    let problem: Option<ProblemBody> = serde_json::from_str(&text).ok();
+    Err(match (status, problem) {
+        (401, _) if path != "/auth/login" => {
+            ON_UNAUTHORIZED.with(|slot| {
+                if let Some(handler) = slot.borrow().as_ref() {
+                    handler();
+                }
+            });
+            ApiError::Unauthorized
+        }
+        (
+            422,
+            Some(ProblemBody {
+                errors: Some(errors),
+                ..
+            }),
+        ) => ApiError::Invalid(errors),
+        (_, Some(problem)) => ApiError::Problem {
+            status,
+            message: problem
+                .detail
+                .or(problem.title)
+                .unwrap_or_else(|| format!("The server answered {status}.")),
+        },
+        (_, None) => ApiError::Problem {
+            status,
+            message: format!("The server answered {status}; try again shortly."),
+        },
+    })
+}
+
+fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|_| ApiError::Problem {
+        status: 200,
+        message: "The server's answer could not be read.".into(),
+    })
+}
+
+fn encode<B: Serialize>(body: &B) -> Option<String> {
+    serde_json::to_string(body).ok()
+}
+
+/// `GET /api/v1{path}`.
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    parse(&call(Method::GET, path, None).await?)
+}
+
+/// `POST /api/v1{path}` with a JSON body.
+pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+    parse(&call(Method::POST, path, encode(body)).await?)
+}
+
+/// `POST /api/v1{path}` with no meaningful answer body.
+pub async fn post_empty(path: &str) -> Result<(), ApiError> {
+    call(Method::POST, path, None).await.map(|_| ())
+}
+
+/// `PATCH /api/v1{path}` with a JSON body.
+pub async fn patch<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+    parse(&call(Method::PATCH, path, encode(body)).await?)
+}
+
+/// `DELETE /api/v1{path}`.
+pub async fn delete(path: &str) -> Result<(), ApiError> {
+    call(Method::DELETE, path, None).await.map(|_| ())
+}
+
+/// Percent-encodes a query value.
+pub fn query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}

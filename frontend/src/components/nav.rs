@@ -1,0 +1,39 @@
+//! The navigation bar.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::api;
+use crate::state::{use_session, use_toasts};
+
+/// Links to the pages, the user's name and sign-out.
+#[component]
+pub fn Nav() -> impl IntoView {
+    let session = use_session();
+    let toasts = use_toasts();
+    let sign_out = Action::new_local(move |_: &()| async move {
+        match api::post_empty("/auth/logout").await {
+            Ok(()) | Err(api::ApiError::Unauthorized) => {
+                session.user.set(None);
+                toasts.success("You are signed out.");
+            }
+            Err(error) => toasts.error(error.message()),
+        }
+    });
+    view! {
+        <nav class="navbar navbar-expand navbar-dark bg-dark mb-4">
+            <div class="container flex-wrap gap-2">
+                <A href="/" attr:class="navbar-brand me-2">"Customer Manager"</A>
+                <ul class="navbar-nav flex-row gap-3 me-auto">
+                    <li class="nav-item"><A href="/" attr:class="nav-link">"Customers"</A></li>
+                    <li class="nav-item"><A href="/settings" attr:class="nav-link">"Settings"</A></li>
+                </ul>
+                <span class="navbar-text me-2 d-none d-md-inline">
+                    {move || session.user.get().map(|u| u.name)}
+                </span>
+                <button type="button" class="btn btn-outline-light btn-sm"
+                    on:click=move |_| { sign_out.dispatch(()); }>"Sign out"</button>
+            </div>
+        </nav>
+    }
+}

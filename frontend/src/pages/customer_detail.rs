@@ -1,0 +1,160 @@
+//! One customer: their data, edit, archive/restore, and the activity trail.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+use crate::api;
+use crate::pages::customer_form::CustomerFormModal;
+use crate::pages::local_time;
+use crate::state::use_toasts;
+use crate::types::{ActivityPage, Customer};
+
+/// The customer detail page.
+#[component]
+pub fn CustomerDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params.with(|p| {
+            p.get("id")
+                .and_then(|id| id.parse::<i64>().ok())
+                .unwrap_or(0)
+        })
+    };
+    let reload = RwSignal::new(0u32);
+    let customer = LocalResource::new(move || {
+        let id = id();
+        reload.track();
+        async move { api::get::<Customer>(&format!("/customers/{id}")).await }
+    });
+    let activity = LocalResource::new(move || {
+        let id = id();
+        reload.track();
+        async move { api::get::<ActivityPage>(&format!("/customers/{id}/activity?limit=50")).await }
+    });
+    view! {
+        <p><A href="/">"\u{2190} Customers"</A></p>
+        <Transition fallback=|| view! { <p class="text-muted" role="status">"Loading…"</p> }>
+            {move || customer.get().map(|result| match result {
+                Ok(c) => view! { <CustomerCard customer=c reload=reload/> }.into_any(),
+                Err(error) => view! { <div class="alert alert-warning" role="alert">{error.message()}</div> }.into_any(),
+            })}
+        </Transition>
+        <section class="mt-4" aria-labelledby="activity-heading">
+            <h2 class="h5" id="activity-heading">"Activity"</h2>
+            <Transition fallback=|| view! { <p class="text-muted">"Loading…"</p> }>
+                {move || activity.get().map(|result| match result {
+                    Ok(page) => view! { <ActivityList page=page/> }.into_any(),
+                    Err(error) => view! { <p class="text-muted">{error.message()}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn CustomerCard(customer: Customer, reload: RwSignal<u32>) -> impl IntoView {
+    let toasts = use_toasts();
+    let editing = RwSignal::new(false);
+    let id = customer.id;
+    let archived = customer.archived_at.is_some();
+    let toggle = Action::new_local(move |_: &()| async move {
+        let (path, done) = if archived {
+            (format!("/customers/{id}/restore"), "restored")
+        } else {
+            (format!("/customers/{id}/archive"), "archived")
+        };
+        match api::post::<_, Customer>(&path, &serde_json::json!({})).await {
+            Ok(c) => {
+                toasts.success(format!("{} {done}.", c.name));
+                reload.update(|n| *n += 1);
+            }
+            Err(error) => toasts.error(error.message()),
+        }
+    });
+    let pending = toggle.pending();
+    let on_saved = Callback::new(move |_: Customer| {
+        editing.set(false);
+        reload.update(|n| *n += 1);
+    });
+    let row = |label: &'static str, value: Option<String>| {
+        view! {
+            <dt class="col-sm-3">{label}</dt>
+            <dd class="col-sm-9">{value.filter(|v| !v.is_empty()).unwrap_or_else(|| "\u{2014}".to_owned())}</dd>
+        }
+    };
+    let opt_outs = match (customer.sms_opt_out, customer.whatsapp_opt_out) {
+        (false, false) => "None".to_owned(),
+        (true, false) => "SMS".to_owned(),
+        (false, true) => "WhatsApp".to_owned(),
+        (true, true) => "SMS and WhatsApp".to_owned(),
+    };
+    let stored = StoredValue::new(customer.clone());
+    view! {
+        <div class="d-flex flex-wrap align-items-center gap-2 mb-3">
+            <h1 class="h3 me-auto mb-0">
+                {customer.name.clone()}
+                {archived.then(|| view! { <span class="badge text-bg-secondary ms-2 fs-6">"Archived"</span> })}
+            </h1>
+            <button type="button" class="btn btn-outline-primary" disabled=archived
+                title=if archived { "Restore the customer to edit" } else { "" }
+                on:click=move |_| editing.set(true)>"Edit"</button>
+            <button type="button" class="btn btn-outline-secondary" disabled=move || pending.get()
+                on:click=move |_| { toggle.dispatch(()); }>
+                {if archived { "Restore" } else { "Archive" }}
+            </button>
+        </div>
+        <dl class="row">
+            {row("Email", customer.email.clone())}
+            {row("Phone", customer.phone.clone())}
+            {row("WhatsApp", customer.whatsapp.clone())}
+            {row("Time zone", Some(customer.timezone.clone()))}
+            {row("Opted out of", Some(opt_outs))}
+            {row("Notes", Some(customer.notes.clone()))}
+            {row("Added", Some(local_time(&customer.created_at)))}
+        </dl>
+        <Show when=move || editing.get()>
+            <CustomerFormModal existing=Some(stored.get_value())
+                on_close=Callback::new(move |()| editing.set(false)) on_saved=on_saved/>
+        </Show>
+    }
+}
+
+#[component]
+fn ActivityList(page: ActivityPage) -> impl IntoView {
+    if page.items.is_empty() {
+        return view! { <p class="text-muted">"Nothing yet."</p> }.into_any();
+    }
+    view! {
+        <ul class="list-group" id="activity">
+            {page.items.into_iter().map(|event| {
+                let who = event.actor.map(|a| a.name).unwrap_or_else(|| "Someone".to_owned());
+                let what = describe(&event.action, &event.changes);
+                view! {
+                    <li class="list-group-item">
+                        <div>{format!("{who} {what}")}</div>
+                        <small class="text-muted">{local_time(&event.created_at)}</small>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+/// "changed phone, email" and the like.
+fn describe(action: &str, changes: &serde_json::Value) -> String {
+    match action {
+        "customer.created" => "added the customer".to_owned(),
+        "customer.archived" => "archived the customer".to_owned(),
+        "customer.restored" => "restored the customer".to_owned(),
+        "customer.updated" => {
+            let fields: Vec<String> = changes
+                .as_object()
+                .map(|map| map.keys().map(|k| k.replace('_', " ")).collect())
+                .unwrap_or_default();
+            format!("changed {}", fields.join(", "))
+        }
+        other => other.to_owned(),
+    }
+}

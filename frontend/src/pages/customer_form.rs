@@ -1,0 +1,161 @@
+//! The add/edit customer form, in a modal.
+
+use crm_domain::{CustomerName, EmailAddress, FieldErrors, Notes, PhoneNumber, Region, TimeZone};
+use leptos::prelude::*;
+
+use crate::api::{self, ApiError};
+use crate::components::field::{CheckField, FormAlert, TextField, focus_first_invalid};
+use crate::components::modal::{Modal, focus_first_input};
+use crate::state::use_toasts;
+use crate::types::{Customer, CustomerInput};
+
+/// Adds a customer (`existing` is `None`) or edits one; `on_saved` gets the stored customer.
+#[component]
+pub fn CustomerFormModal(
+    existing: Option<Customer>,
+    on_close: Callback<()>,
+    on_saved: Callback<Customer>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let editing = existing.as_ref().map(|c| c.id);
+    let start = existing.unwrap_or_else(|| Customer {
+        id: 0,
+        name: String::new(),
+        email: None,
+        phone: None,
+        whatsapp: None,
+        timezone: browser_time_zone(),
+        notes: String::new(),
+        sms_opt_out: false,
+        whatsapp_opt_out: false,
+        created_at: String::new(),
+        updated_at: String::new(),
+        archived_at: None,
+    });
+    let name = RwSignal::new(start.name);
+    let email = RwSignal::new(start.email.unwrap_or_default());
+    let phone = RwSignal::new(start.phone.unwrap_or_default());
+    let whatsapp = RwSignal::new(start.whatsapp.unwrap_or_default());
+    let timezone = RwSignal::new(start.timezone);
+    let notes = RwSignal::new(start.notes);
+    let sms_opt_out = RwSignal::new(start.sms_opt_out);
+    let whatsapp_opt_out = RwSignal::new(start.whatsapp_opt_out);
+    let errors = RwSignal::new(FieldErrors::new());
+    let alert = RwSignal::new(None::<String>);
+
+    let input = move || CustomerInput {
+        name: name.get_untracked(),
+        email: email.get_untracked(),
+        phone: phone.get_untracked(),
+        whatsapp: whatsapp.get_untracked(),
+        timezone: timezone.get_untracked(),
+        notes: notes.get_untracked(),
+        sms_opt_out: sms_opt_out.get_untracked(),
+        whatsapp_opt_out: whatsapp_opt_out.get_untracked(),
+    };
+    let save = Action::new_local(move |body: &CustomerInput| {
+        let body = body.clone();
+        async move {
+            let result = match editing {
+                Some(id) => api::patch::<_, Customer>(&format!("/customers/{id}"), &body).await,
+                None => api::post::<_, Customer>("/customers", &body).await,
+            };
+            match result {
+                Ok(customer) => {
+                    let verb = if editing.is_some() { "saved" } else { "added" };
+                    toasts.success(format!("{} {verb}.", customer.name));
+                    on_saved.run(customer);
+                }
+                Err(ApiError::Invalid(field_errors)) => {
+                    errors.set(field_errors);
+                    toasts.error("Please correct the highlighted fields.");
+                    focus_first_invalid("customer-form");
+                }
+                Err(error) => {
+                    // What the user typed stays in the form.
+                    alert.set(Some(error.message()));
+                    toasts.error(error.message());
+                }
+            }
+        }
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if save.pending().get_untracked() {
+            return;
+        }
+        alert.set(None);
+        let body = input();
+        let found = validate(&body);
+        let ok = found.is_empty();
+        errors.set(found);
+        if ok {
+            save.dispatch(body);
+        } else {
+            focus_first_invalid("customer-form");
+        }
+    };
+    let pending = save.pending();
+    let title = if editing.is_some() {
+        "Edit customer"
+    } else {
+        "Add customer"
+    };
+    focus_first_input();
+    view! {
+        <Modal title=title.to_owned() on_close=on_close>
+            <form id="customer-form" novalidate on:submit=on_submit>
+                <FormAlert message=alert/>
+                <TextField label="Name" name="name" value=name errors=errors autocomplete="off" required=true/>
+                <TextField label="Email" name="email" value=email errors=errors input_type="email"/>
+                <TextField label="Phone" name="phone" value=phone errors=errors input_type="tel"
+                    help="International (+44 20 7946 0958) or national format."/>
+                <TextField label="WhatsApp" name="whatsapp" value=whatsapp errors=errors input_type="tel"/>
+                <TextField label="Time zone" name="timezone" value=timezone errors=errors
+                    help="An IANA name, such as Europe/Berlin."/>
+                <TextField label="Notes" name="notes" value=notes errors=errors multiline=true/>
+                <CheckField label="No SMS (opted out)" name="sms_opt_out" value=sms_opt_out/>
+                <CheckField label="No WhatsApp (opted out)" name="whatsapp_opt_out" value=whatsapp_opt_out/>
+                <div class="d-flex justify-content-end gap-2 mt-3">
+                    <button type="button" class="btn btn-outline-secondary" on:click=move |_| on_close.run(())>"Cancel"</button>
+                    <button type="submit" class="btn btn-primary" disabled=move || pending.get()>
+                        {move || if pending.get() {
+                            view! { <span class="spinner-border spinner-border-sm me-1" aria-hidden="true"></span>"Saving…" }.into_any()
+                        } else {
+                            view! { "Save" }.into_any()
+                        }}
+                    </button>
+                </div>
+            </form>
+        </Modal>
+    }
+}
+
+/// The same rules as the server, before anything is sent.
+fn validate(input: &CustomerInput) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let region = Region::default();
+    errors.check("name", CustomerName::parse(&input.name));
+    if !input.email.trim().is_empty() {
+        errors.check("email", EmailAddress::parse(&input.email));
+    }
+    if !input.phone.trim().is_empty() {
+        errors.check("phone", PhoneNumber::parse(&input.phone, region));
+    }
+    if !input.whatsapp.trim().is_empty() {
+        errors.check("whatsapp", PhoneNumber::parse(&input.whatsapp, region));
+    }
+    errors.check("timezone", TimeZone::parse(&input.timezone));
+    errors.check("notes", Notes::parse(&input.notes));
+    errors
+}
+
+/// The browser's own time zone, the natural default for a new customer.
+fn browser_time_zone() -> String {
+    let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
+        .resolved_options();
+    js_sys::Reflect::get(&options, &"timeZone".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| "UTC".to_owned())
+}

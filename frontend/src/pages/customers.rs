@@ -1,0 +1,177 @@
+//! The customers page: search as you type, archived filter, pages, and "Add customer".
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+
+use crate::api;
+use crate::pages::customer_form::CustomerFormModal;
+use crate::state::use_toasts;
+use crate::types::{Customer, CustomerPage};
+
+/// How long typing must pause before the list is searched.
+const SEARCH_DEBOUNCE_MS: u64 = 300;
+const PAGE_SIZE: u32 = 20;
+
+/// The customer list.
+#[component]
+pub fn CustomersPage() -> impl IntoView {
+    let toasts = use_toasts();
+    let navigate = use_navigate();
+    let typed = RwSignal::new(String::new());
+    let search = RwSignal::new(String::new());
+    let archived = RwSignal::new("false".to_owned());
+    // Cursors of the pages before the current one, and the current one's.
+    let previous = RwSignal::new(Vec::<Option<String>>::new());
+    let cursor = RwSignal::new(None::<String>);
+    let adding = RwSignal::new(false);
+    let reload = RwSignal::new(0u32);
+    let debounce = StoredValue::new(None::<TimeoutHandle>);
+
+    let page = LocalResource::new(move || {
+        let path = list_path(&search.get(), &archived.get(), cursor.get().as_deref());
+        reload.track();
+        async move { api::get::<CustomerPage>(&path).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Err(error)) = page.get() {
+            toasts.error(error.message());
+        }
+    });
+
+    let restart = move || {
+        previous.set(Vec::new());
+        cursor.set(None);
+    };
+    let on_search = move |ev: leptos::ev::Event| {
+        typed.set(event_target_value(&ev));
+        if let Some(handle) = debounce.get_value() {
+            handle.clear();
+        }
+        let handle = set_timeout_with_handle(
+            move || {
+                restart();
+                search.set(typed.get_untracked().trim().to_owned());
+            },
+            std::time::Duration::from_millis(SEARCH_DEBOUNCE_MS),
+        )
+        .ok();
+        debounce.set_value(handle);
+    };
+    let on_saved = Callback::new(move |customer: Customer| {
+        adding.set(false);
+        reload.update(|n| *n += 1);
+        navigate(&format!("/customers/{}", customer.id), Default::default());
+    });
+
+    view! {
+        <div class="d-flex flex-wrap align-items-center gap-2 mb-3">
+            <h1 class="h3 me-auto mb-0">"Customers"</h1>
+            <button type="button" class="btn btn-primary" on:click=move |_| adding.set(true)>"Add customer"</button>
+        </div>
+        <div class="row g-2 mb-3">
+            <div class="col-sm-8">
+                <label for="customer-search" class="visually-hidden">"Search customers"</label>
+                <input id="customer-search" type="search" class="form-control"
+                    placeholder="Search by name, email or phone"
+                    prop:value=move || typed.get() on:input=on_search/>
+            </div>
+            <div class="col-sm-4">
+                <label for="archived-filter" class="visually-hidden">"Which customers"</label>
+                <select id="archived-filter" class="form-select"
+                    on:change=move |ev| { restart(); archived.set(event_target_value(&ev)); }>
+                    <option value="false" selected>"Active customers"</option>
+                    <option value="true">"Archived customers"</option>
+                    <option value="all">"All customers"</option>
+                </select>
+            </div>
+        </div>
+        <Transition fallback=|| view! { <p class="text-muted" role="status">"Loading customers…"</p> }>
+            {move || page.get().map(|result| match result {
+                Ok(page) => view! { <CustomerTable page=page/> }.into_any(),
+                Err(error) => view! {
+                    <div class="alert alert-warning" role="alert">
+                        {error.message()}" "
+                        <button type="button" class="btn btn-sm btn-outline-secondary"
+                            on:click=move |_| reload.update(|n| *n += 1)>"Try again"</button>
+                    </div>
+                }.into_any(),
+            })}
+        </Transition>
+        <nav class="d-flex gap-2" aria-label="Pages">
+            <button type="button" class="btn btn-outline-secondary"
+                disabled=move || previous.with(Vec::is_empty)
+                on:click=move |_| {
+                    let mut stack = previous.get_untracked();
+                    let back = stack.pop().flatten();
+                    previous.set(stack);
+                    cursor.set(back);
+                }>"Previous"</button>
+            <button type="button" class="btn btn-outline-secondary"
+                disabled=move || !matches!(page.get(), Some(Ok(CustomerPage { next_cursor: Some(_), .. })))
+                on:click=move |_| {
+                    if let Some(Ok(CustomerPage { next_cursor: Some(next), .. })) = page.get_untracked() {
+                        previous.update(|stack| stack.push(cursor.get_untracked()));
+                        cursor.set(Some(next));
+                    }
+                }>"Next"</button>
+        </nav>
+        <Show when=move || adding.get()>
+            <CustomerFormModal existing=None on_close=Callback::new(move |()| adding.set(false)) on_saved=on_saved/>
+        </Show>
+    }
+}
+
+#[component]
+fn CustomerTable(page: CustomerPage) -> impl IntoView {
+    if page.items.is_empty() {
+        return view! {
+            <div class="text-center text-muted border rounded p-5 mb-3">
+                "No customers match. Add one with \u{201c}Add customer\u{201d}."
+            </div>
+        }
+        .into_any();
+    }
+    let total = page.total;
+    view! {
+        <div class="table-responsive">
+            <table class="table table-hover align-middle" id="customers-table">
+                <thead><tr>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">"Email"</th>
+                    <th scope="col">"Phone"</th>
+                    <th scope="col" class="d-none d-md-table-cell">"Time zone"</th>
+                </tr></thead>
+                <tbody>
+                    {page.items.into_iter().map(|c| view! {
+                        <tr>
+                            <td>
+                                <A href=format!("/customers/{}", c.id)>{c.name.clone()}</A>
+                                {c.archived_at.is_some().then(|| view! { <span class="badge text-bg-secondary ms-2">"Archived"</span> })}
+                            </td>
+                            <td>{c.email.clone().unwrap_or_default()}</td>
+                            <td>{c.phone.clone().unwrap_or_default()}</td>
+                            <td class="d-none d-md-table-cell">{c.timezone.clone()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <p class="text-muted small">{format!("{total} customer{}", if total == 1 { "" } else { "s" })}</p>
+    }
+    .into_any()
+}
+
+fn list_path(search: &str, archived: &str, cursor: Option<&str>) -> String {
+    let mut path = format!(
+        "/customers?limit={PAGE_SIZE}&archived={}",
+        api::query_value(archived)
+    );
+    if !search.is_empty() {
+        path.push_str(&format!("&q={}", api::query_value(search)));
+    }
+    if let Some(cursor) = cursor {
+        path.push_str(&format!("&cursor={}", api::query_value(cursor)));
+    }
+    path
+}

@@ -1,0 +1,151 @@
+//! Settings: the user's personal API tokens.
+
+use crm_domain::{FieldErrors, TokenName};
+use leptos::prelude::*;
+use serde_json::json;
+
+use crate::api::{self, ApiError};
+use crate::components::field::{TextField, focus_first_invalid};
+use crate::pages::local_time;
+use crate::state::use_toasts;
+use crate::types::{CreatedToken, TokenList};
+
+/// The settings page.
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let toasts = use_toasts();
+    let reload = RwSignal::new(0u32);
+    let tokens = LocalResource::new(move || {
+        reload.track();
+        api::get::<TokenList>("/tokens")
+    });
+    let name = RwSignal::new(String::new());
+    let errors = RwSignal::new(FieldErrors::new());
+    let created = RwSignal::new(None::<CreatedToken>);
+
+    let create = Action::new_local(move |token_name: &String| {
+        let body = json!({"name": token_name});
+        async move {
+            match api::post::<_, CreatedToken>("/tokens", &body).await {
+                Ok(token) => {
+                    toasts.success(format!(
+                        "Token \u{201c}{}\u{201d} created. Copy it now: it is shown only once.",
+                        token.name
+                    ));
+                    name.set(String::new());
+                    created.set(Some(token));
+                    reload.update(|n| *n += 1);
+                }
+                Err(ApiError::Invalid(found)) => {
+                    errors.set(found);
+                    focus_first_invalid("token-form");
+                }
+                Err(error) => toasts.error(error.message()),
+            }
+        }
+    });
+    let revoke = Action::new_local(move |(id, token_name): &(i64, String)| {
+        let (id, token_name) = (*id, token_name.clone());
+        async move {
+            match api::delete(&format!("/tokens/{id}")).await {
+                Ok(()) => {
+                    toasts.success(format!("Token \u{201c}{token_name}\u{201d} revoked."));
+                    reload.update(|n| *n += 1);
+                }
+                Err(error) => toasts.error(error.message()),
+            }
+        }
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut found = FieldErrors::new();
+        let parsed = found.check("name", TokenName::parse(&name.get_untracked()));
+        errors.set(found);
+        match parsed {
+            Some(token_name) if !create.pending().get_untracked() => {
+                create.dispatch(token_name.into_inner());
+            }
+            Some(_) => {}
+            None => focus_first_invalid("token-form"),
+        }
+    };
+    let pending = create.pending();
+
+    view! {
+        <h1 class="h3 mb-3">"Settings"</h1>
+        <section aria-labelledby="tokens-heading">
+            <h2 class="h5" id="tokens-heading">"API tokens"</h2>
+            <p class="text-muted">"Scripts and other programs use a token instead of your password: "
+                <code>"Authorization: Bearer <token>"</code>"."</p>
+            {move || created.get().map(|token| {
+                let secret = token.token.clone();
+                view! {
+                    <div class="alert alert-success" role="status" id="new-token">
+                        <p class="mb-2">"Your new token. Copy it now: it will not be shown again."</p>
+                        <div class="input-group">
+                            <input class="form-control font-monospace" readonly aria-label="New token" value=token.token.clone()/>
+                            <button type="button" class="btn btn-outline-secondary" on:click=move |_| {
+                                copy_to_clipboard(&secret);
+                                toasts.success("Token copied.");
+                            }>"Copy"</button>
+                        </div>
+                    </div>
+                }
+            })}
+            <form id="token-form" class="row g-2 align-items-start mb-3" novalidate on:submit=on_submit>
+                <div class="col-sm-8">
+                    <TextField label="Token name" name="name" value=name errors=errors
+                        help="What the token is for, e.g. \u{201c}invoice import script\u{201d}."/>
+                </div>
+                <div class="col-sm-4 pt-sm-4 mt-sm-2">
+                    <button type="submit" class="btn btn-primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Creating…" } else { "Create token" }}
+                    </button>
+                </div>
+            </form>
+            <Transition fallback=|| view! { <p class="text-muted">"Loading…"</p> }>
+                {move || tokens.get().map(|result| match result {
+                    Ok(list) if list.items.is_empty() => view! { <p class="text-muted">"No tokens."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="list-group" id="tokens">
+                            {list.items.into_iter().map(|token| {
+                                let (id, token_name) = (token.id, token.name.clone());
+                                view! {
+                                    <li class="list-group-item d-flex flex-wrap align-items-center gap-2">
+                                        <div class="me-auto">
+                                            <strong>{token.name.clone()}</strong>" "
+                                            <code>{format!("{}…", token.prefix)}</code>
+                                            <div class="small text-muted">
+                                                {format!("Created {}", local_time(&token.created_at))}
+                                                {token.last_used_at.as_deref().map(|t| format!(" · last used {}", local_time(t)))}
+                                            </div>
+                                        </div>
+                                        <button type="button" class="btn btn-sm btn-outline-danger"
+                                            on:click=move |_| {
+                                                if confirm(&format!("Revoke the token \u{201c}{token_name}\u{201d}? Programs using it stop working at once.")) {
+                                                    revoke.dispatch((id, token_name.clone()));
+                                                }
+                                            }>"Revoke"</button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(error) => view! { <p class="text-muted">{error.message()}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn copy_to_clipboard(text: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.navigator().clipboard().write_text(text);
+    }
+}
+
+fn confirm(question: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.confirm_with_message(question).ok())
+        .unwrap_or(false)
+}

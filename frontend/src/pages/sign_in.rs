@@ -1,0 +1,177 @@
+//! Sign-in, or "Create the first admin" on an empty database.
+
+use crm_domain::{EmailAddress, FieldErrors, Password, REQUIRED, UserName};
+use leptos::prelude::*;
+use serde_json::json;
+
+use crate::api::{self, ApiError};
+use crate::components::field::{FormAlert, TextField, focus_first_invalid};
+use crate::state::{Session, Toasts, use_session, use_toasts};
+use crate::types::{SetupStatus, SignedIn};
+
+/// Shows the setup form while no user exists, else the sign-in form.
+#[component]
+pub fn SignIn() -> impl IntoView {
+    let setup = LocalResource::new(|| api::get::<SetupStatus>("/setup"));
+    view! {
+        <main class="container py-5" style="max-width: 28rem">
+            <h1 class="h3 mb-4 text-center">"Customer Manager"</h1>
+            <Suspense fallback=|| view! { <p role="status">"Loading…"</p> }>
+                {move || setup.get().map(|status| match status {
+                    Ok(SetupStatus { needed: true }) => view! { <SetupForm/> }.into_any(),
+                    Ok(_) => view! { <LoginForm/> }.into_any(),
+                    Err(error) => view! {
+                        <div class="alert alert-danger" role="alert">{error.message()}</div>
+                        <LoginForm/>
+                    }.into_any(),
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+/// Where a sign-in form sends its fields, and where it shows what went wrong.
+#[derive(Clone, Copy)]
+struct SignInForm {
+    path: &'static str,
+    id: &'static str,
+    errors: RwSignal<FieldErrors>,
+    alert: RwSignal<Option<String>>,
+}
+
+impl SignInForm {
+    /// Sends the form; on success the user is signed in, else the errors are shown.
+    async fn send(
+        self,
+        body: serde_json::Value,
+        session: Session,
+        toasts: Toasts,
+        welcome: impl Fn(&str) -> String,
+    ) {
+        match api::post::<_, SignedIn>(self.path, &body).await {
+            Ok(signed_in) => {
+                toasts.success(welcome(&signed_in.user.name));
+                session.user.set(Some(signed_in.user));
+            }
+            Err(ApiError::Invalid(field_errors)) => {
+                self.errors.set(field_errors);
+                focus_first_invalid(self.id);
+            }
+            Err(error) => {
+                self.alert.set(Some(error.message()));
+                toasts.error(error.message());
+            }
+        }
+    }
+}
+
+#[component]
+fn LoginForm() -> impl IntoView {
+    let session = use_session();
+    let toasts = use_toasts();
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let errors = RwSignal::new(FieldErrors::new());
+    let alert = RwSignal::new(None::<String>);
+
+    let submit = Action::new_local(move |_: &()| {
+        let body = json!({"email": email.get_untracked(), "password": password.get_untracked()});
+        let form = SignInForm {
+            path: "/auth/login",
+            id: "login-form",
+            errors,
+            alert,
+        };
+        async move {
+            form.send(body, session, toasts, |name| format!("Welcome, {name}."))
+                .await
+        }
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        alert.set(None);
+        let mut found = FieldErrors::new();
+        if email.get_untracked().trim().is_empty() {
+            found.add("email", REQUIRED);
+        }
+        if password.get_untracked().is_empty() {
+            found.add("password", REQUIRED);
+        }
+        let ok = found.is_empty();
+        errors.set(found);
+        if ok {
+            submit.dispatch(());
+        } else {
+            focus_first_invalid("login-form");
+        }
+    };
+    let pending = submit.pending();
+    view! {
+        <form id="login-form" class="card card-body shadow-sm" novalidate on:submit=on_submit>
+            <h2 class="h5 mb-3">"Sign in"</h2>
+            <FormAlert message=alert/>
+            <TextField label="Email" name="email" value=email errors=errors input_type="email" autocomplete="username" required=true/>
+            <TextField label="Password" name="password" value=password errors=errors input_type="password" autocomplete="current-password" required=true/>
+            <button type="submit" class="btn btn-primary w-100" disabled=move || pending.get()>
+                {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+            </button>
+        </form>
+    }
+}
+
+#[component]
+fn SetupForm() -> impl IntoView {
+    let session = use_session();
+    let toasts = use_toasts();
+    let name = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let errors = RwSignal::new(FieldErrors::new());
+    let alert = RwSignal::new(None::<String>);
+
+    let submit = Action::new_local(move |_: &()| {
+        let body = json!({
+            "name": name.get_untracked(), "email": email.get_untracked(), "password": password.get_untracked()
+        });
+        let form = SignInForm {
+            path: "/setup",
+            id: "setup-form",
+            errors,
+            alert,
+        };
+        async move {
+            let welcome = |name: &str| format!("Welcome, {name}. Your admin account is ready.");
+            form.send(body, session, toasts, welcome).await
+        }
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        alert.set(None);
+        let mut found = FieldErrors::new();
+        found.check("name", UserName::parse(&name.get_untracked()));
+        found.check("email", EmailAddress::parse(&email.get_untracked()));
+        found.check("password", Password::parse(&password.get_untracked()));
+        let ok = found.is_empty();
+        errors.set(found);
+        if ok {
+            submit.dispatch(());
+        } else {
+            focus_first_invalid("setup-form");
+        }
+    };
+    let pending = submit.pending();
+    view! {
+        <form id="setup-form" class="card card-body shadow-sm" novalidate on:submit=on_submit>
+            <h2 class="h5">"Create the first admin"</h2>
+            <p class="text-muted small">"No account exists yet. The first one manages the others."</p>
+            <FormAlert message=alert/>
+            <TextField label="Your name" name="name" value=name errors=errors autocomplete="name" required=true/>
+            <TextField label="Email" name="email" value=email errors=errors input_type="email" autocomplete="username" required=true/>
+            <TextField label="Password" name="password" value=password errors=errors input_type="password"
+                autocomplete="new-password" help="At least 10 characters." required=true/>
+            <button type="submit" class="btn btn-primary w-100" disabled=move || pending.get()>
+                {move || if pending.get() { "Creating…" } else { "Create admin and sign in" }}
+            </button>
+        </form>
+    }
+}

@@ -1,0 +1,224 @@
+// The web app in a real browser: every flow a user goes through, against a real server.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ADMIN, createAdmin, session, signIn, signedIn } from "./harness.mjs";
+
+const toast = (page, text) => page.locator(".toast", { hasText: text });
+
+test("first run offers to create the admin, who lands on an empty customer list", async () => {
+  const s = await session();
+  try {
+    const { page } = s;
+    await page.goto(s.server.url);
+    await page.getByRole("heading", { name: "Create the first admin" }).waitFor();
+    // The browser runs the same rules as the server before sending.
+    await page.getByLabel("Your name").fill(ADMIN.name);
+    await page.getByLabel("Email").fill("not-an-email");
+    await page.getByLabel("Password").fill("short");
+    await page.getByRole("button", { name: "Create admin and sign in" }).click();
+    await page.locator("#field-email.is-invalid").waitFor();
+    assert.match(await page.locator("#field-email-error").innerText(), /valid email address/);
+    assert.match(await page.locator("#field-password-error").innerText(), /at least 10 characters/);
+    assert.equal(await page.evaluate(() => document.activeElement.id), "field-email");
+
+    await page.getByLabel("Email").fill(ADMIN.email);
+    await page.getByLabel("Password").fill(ADMIN.password);
+    await page.getByRole("button", { name: "Create admin and sign in" }).click();
+    await toast(page, "Your admin account is ready").waitFor();
+    await page.getByRole("heading", { name: "Customers" }).waitFor();
+    await page.getByText("No customers match").waitFor();
+    assert.deepEqual(s.errors, []);
+  } finally {
+    await s.done("first-run-setup");
+  }
+});
+
+test("a wrong password is refused; the right one signs in and the session survives a reload", async () => {
+  const s = await session();
+  try {
+    const { page } = s;
+    await createAdmin(s.server.url);
+    await signIn(page, s.server.url, { password: "wrong password" });
+    await page.locator("#login-form .alert", { hasText: "email or password is incorrect" }).waitFor();
+    await page.getByLabel("Password").fill(ADMIN.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Customers" }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Customers" }).waitFor();
+    await page.getByText(ADMIN.name).waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await toast(page, "You are signed out").waitFor();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  } finally {
+    await s.done("sign-in-and-out");
+  }
+});
+
+test("adding a customer shows the server's field errors, saves nothing, then saves when fixed", async () => {
+  const s = await signedIn();
+  try {
+    const { page } = s;
+    await page.getByRole("button", { name: "Add customer" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Name *").fill("Grace Hopper");
+    await dialog.getByLabel("Email").fill("grace@example.com");
+    // Has the shape of a number, so it passes the browser's light check; the server refuses it.
+    await dialog.getByLabel("Phone").fill("+1 555 0100");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.locator("#field-phone.is-invalid").waitFor();
+    assert.match(await dialog.locator("#field-phone-error").innerText(), /valid phone number/);
+    await toast(page, "correct the highlighted fields").waitFor();
+    const before = await page.evaluate(() => fetch("/api/v1/customers").then((r) => r.json()));
+    assert.equal(before.total, 0);
+    assert.equal(await dialog.getByLabel("Name *").inputValue(), "Grace Hopper", "what was typed is kept");
+
+    await dialog.getByLabel("Phone").fill("(415) 555-2671");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await toast(page, "Grace Hopper added").waitFor();
+    // Saving opens the new customer's page.
+    await page.getByRole("heading", { name: "Grace Hopper" }).waitFor();
+    await page.getByText("+14155552671").waitFor();
+    await page.getByRole("link", { name: "← Customers" }).click();
+    await page.locator("#customers-table").getByRole("link", { name: "Grace Hopper" }).waitFor();
+  } finally {
+    await s.done("add-customer");
+  }
+});
+
+test("search, open, edit, archive and restore a customer", async () => {
+  const s = await signedIn();
+  try {
+    const { page } = s;
+    for (const name of ["Ada Lovelace", "Alan Turing", "Grace Hopper"]) {
+      await page.evaluate(async (name) => {
+        const csrf = document.cookie.match(/crm_csrf=([^;]+)/)[1];
+        await fetch("/api/v1/customers", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+          body: JSON.stringify({ name }),
+        });
+      }, name);
+    }
+    await page.reload();
+    const table = page.locator("#customers-table");
+    await table.getByRole("link", { name: "Alan Turing" }).waitFor();
+    await page.getByLabel("Search customers").fill("hopp");
+    await table.getByRole("link", { name: "Grace Hopper" }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll("#customers-table tbody tr").length === 1);
+
+    await table.getByRole("link", { name: "Grace Hopper" }).click();
+    await page.getByRole("heading", { name: "Grace Hopper" }).waitFor();
+    await page.getByRole("button", { name: "Edit" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Notes").fill("Prefers mornings.");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await toast(page, "Grace Hopper saved").waitFor();
+    await page.getByText("Prefers mornings.").waitFor();
+    await page.locator("#activity").getByText("changed notes").waitFor();
+
+    await page.getByRole("button", { name: "Archive" }).click();
+    await toast(page, "Grace Hopper archived").waitFor();
+    await page.locator("h1 .badge", { hasText: "Archived" }).waitFor();
+    await page.getByRole("link", { name: "← Customers" }).click();
+    await page.getByLabel("Search customers").fill("");
+    await table.getByRole("link", { name: "Alan Turing" }).waitFor();
+    assert.equal(await table.getByRole("link", { name: "Grace Hopper" }).count(), 0);
+    await page.getByLabel("Which customers").selectOption("true");
+    await table.getByRole("link", { name: "Grace Hopper" }).click();
+    await page.getByRole("button", { name: "Restore" }).click();
+    await toast(page, "Grace Hopper restored").waitFor();
+    await page.getByRole("button", { name: "Archive" }).waitFor();
+  } finally {
+    await s.done("customer-detail");
+  }
+});
+
+test("an API token is shown once, can be copied and revoked", async () => {
+  const s = await signedIn();
+  try {
+    const { page, context } = s;
+    await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("button", { name: "Create token" }).click();
+    await page.locator("#field-name.is-invalid").waitFor();
+    await page.getByLabel("Token name").fill("import script");
+    await page.getByRole("button", { name: "Create token" }).click();
+    await toast(page, "Copy it now").waitFor();
+    const secret = await page.getByLabel("New token").inputValue();
+    assert.match(secret, /^crm_/);
+    const works = await fetch(`${s.server.url}/api/v1/auth/me`, { headers: { Authorization: `Bearer ${secret}` } });
+    assert.equal(works.status, 200);
+
+    page.once("dialog", (d) => d.accept());
+    await page.locator("#tokens").getByRole("button", { name: "Revoke" }).click();
+    await toast(page, "revoked").waitFor();
+    await page.getByText("No tokens.").waitFor();
+    const revoked = await fetch(`${s.server.url}/api/v1/auth/me`, { headers: { Authorization: `Bearer ${secret}` } });
+    assert.equal(revoked.status, 401);
+  } finally {
+    await s.done("api-tokens");
+  }
+});
+
+test("an ended session asks to sign in again and returns to the same page", async () => {
+  const s = await signedIn();
+  try {
+    const { page, context } = s;
+    await page.goto(`${s.server.url}/settings`);
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    await context.clearCookies();
+    await page.getByLabel("Token name").fill("after expiry");
+    await page.getByRole("button", { name: "Create token" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await signIn(page, page.url());
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    assert.ok(page.url().endsWith("/settings"));
+  } finally {
+    await s.done("session-expiry");
+  }
+});
+
+test("the modal works from the keyboard and the list fits a phone", async () => {
+  const s = await signedIn({ viewport: { width: 375, height: 740 } });
+  try {
+    const { page } = s;
+    await page.getByRole("button", { name: "Add customer" }).focus();
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("dialog");
+    await dialog.waitFor();
+    await page.waitForFunction(() => document.activeElement?.id === "field-name");
+    await page.keyboard.type("Katherine Johnson");
+    await page.keyboard.press("Enter");
+    await toast(page, "Katherine Johnson added").waitFor();
+    await page.getByRole("heading", { name: "Katherine Johnson" }).waitFor();
+    await page.getByRole("button", { name: "Edit" }).click();
+    await dialog.waitFor();
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 375, `page is ${width}px wide on a 375px screen`);
+  } finally {
+    await s.done("phone-keyboard");
+  }
+});
+
+test("when the server stops, the form keeps what was typed and says so", async () => {
+  const s = await signedIn();
+  try {
+    const { page } = s;
+    await page.getByRole("button", { name: "Add customer" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Name *").fill("Hedy Lamarr");
+    await page.route("**/api/v1/customers", (route) => route.abort("connectionrefused"));
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await toast(page, "Cannot reach the server").waitFor();
+    assert.equal(await dialog.getByLabel("Name *").inputValue(), "Hedy Lamarr");
+    await page.unroute("**/api/v1/customers");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await toast(page, "Hedy Lamarr added").waitFor();
+  } finally {
+    await s.done("network-failure");
+  }
+});

@@ -1,0 +1,135 @@
+// Browser-test harness: a real crm-api serving the built web app on its own fresh PostgreSQL
+// database, and headless Debian Chromium driven by playwright-core.
+import { spawn, execFileSync } from "node:child_process";
+import { createServer } from "node:net";
+import { mkdirSync } from "node:fs";
+import { resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const apiBin = process.env.CRM_API_BIN ?? resolve(root, "target/debug/crm-api");
+export const artifacts = resolve(root, "test-artifacts/browser");
+mkdirSync(artifacts, { recursive: true });
+
+export const ADMIN = { name: "Ada Lovelace", email: "ada@example.com", password: "correct horse battery" };
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+function dropDatabase(name) {
+  execFileSync("psql", [adminUrl, "-qc", `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`], { stdio: "ignore" });
+}
+
+/** Starts crm-api on a fresh database; `stop()` ends it and drops the database. */
+export async function startServer() {
+  const name = `crm_browser_${process.pid}_${Math.random().toString(16).slice(2, 10)}`;
+  const databaseUrl = adminUrl.replace(/\/[^/]*$/, `/${name}`);
+  const port = await freePort();
+  const output = [];
+  const child = spawn(apiBin, ["serve"], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+      BIND_ADDR: `127.0.0.1:${port}`,
+      WEB_DIR: resolve(root, "frontend/dist"),
+      RUST_LOG: "warn",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout.on("data", (d) => output.push(d));
+  child.stderr.on("data", (d) => output.push(d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`crm-api did not start:\n${Buffer.concat(output)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
+      dropDatabase(name);
+    },
+  };
+}
+
+/** Creates the first admin through the API. */
+export async function createAdmin(url) {
+  const response = await fetch(`${url}/api/v1/setup`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(ADMIN),
+  });
+  if (response.status !== 201) throw new Error(`setup answered ${response.status}`);
+}
+
+/** Headless Chromium from Debian, never a downloaded browser. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+}
+
+/** Server, browser and page for one test; `done(name)` saves a screenshot and cleans up. */
+export async function session({ viewport = { width: 1280, height: 860 } } = {}) {
+  const server = await startServer();
+  const browser = await launchBrowser();
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  return {
+    server, browser, context, page, errors,
+    async done(name) {
+      try {
+        await page.screenshot({ path: resolve(artifacts, `${name}.png`), fullPage: true });
+      } finally {
+        await browser.close();
+        await server.stop();
+      }
+    },
+  };
+}
+
+/** Signs in through the form. */
+export async function signIn(page, url, { email = ADMIN.email, password = ADMIN.password } = {}) {
+  await page.goto(url);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** A session whose admin exists and is signed in, on the customers page. */
+export async function signedIn(options) {
+  const s = await session(options);
+  await createAdmin(s.server.url);
+  await signIn(s.page, s.server.url);
+  await s.page.getByRole("heading", { name: "Customers" }).waitFor();
+  return s;
+}
