@@ -32,7 +32,7 @@ test: ## Run every test: Rust tests, then the web app in headless Chromium (real
 test-browser: ## Build the web app and run the browser tests (screenshots in test-artifacts/browser)
 	@$(SERVICES) && \
 	scripts/frontend.sh && \
-	$(CARGO) build -p crm-api && \
+	$(CARGO) build --workspace --bins --tests && \
 	cd frontend && CRM_API_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/crm-api" \
 	  node --test --test-concurrency=1 tests/
 

@@ -193,10 +193,20 @@ test("the modal works from the keyboard and the list fits a phone", async () => 
     await page.keyboard.press("Enter");
     await toast(page, "Katherine Johnson added").waitFor();
     await page.getByRole("heading", { name: "Katherine Johnson" }).waitFor();
-    await page.getByRole("button", { name: "Edit" }).click();
+    await page.getByRole("button", { name: "Edit" }).focus();
+    await page.keyboard.press("Enter");
     await dialog.waitFor();
+    await page.waitForFunction(() => document.activeElement?.id === "field-name");
+    // Shift+Tab past the first control wraps to the last: the focus stays in the dialog.
+    await page.keyboard.press("Shift+Tab");
+    await page.keyboard.press("Shift+Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Save");
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), "Close");
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "detached" });
+    // The focus is back on the button that opened the dialog.
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Edit");
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 375, `page is ${width}px wide on a 375px screen`);
   } finally {
