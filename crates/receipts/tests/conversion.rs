@@ -1,0 +1,425 @@
+//! Real files in, PDFs out: each checked by qpdf, rendered by poppler, compared with its source.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crm_receipts::{Limits, ReceiptError, SourceKind, convert_to_pdf};
+use image::{GenericImageView, Rgb, RgbImage};
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("crm-receipts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn convert(name: &str) -> Vec<u8> {
+    let source = fixture(name);
+    let receipt =
+        convert_to_pdf(&source, &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(receipt.pages, 1);
+    receipt.pdf.into_owned()
+}
+
+/// `qpdf --check` accepts the file.
+fn assert_qpdf_accepts(pdf: &[u8], name: &str) {
+    let path = scratch(&format!("{name}.pdf"));
+    std::fs::write(&path, pdf).unwrap();
+    let output = Command::new("qpdf")
+        .arg("--check")
+        .arg(&path)
+        .output()
+        .expect("qpdf is installed");
+    assert!(
+        output.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+/// Renders page 1 with poppler at `width` × `height` pixels.
+fn render(pdf: &[u8], name: &str, width: u32, height: u32) -> RgbImage {
+    let input = scratch(&format!("{name}-render.pdf"));
+    std::fs::write(&input, pdf).unwrap();
+    let output = scratch(&format!("{name}-render"));
+    let status = Command::new("pdftoppm")
+        .args([
+            "-png",
+            "-singlefile",
+            "-scale-to-x",
+            &width.to_string(),
+            "-scale-to-y",
+            &height.to_string(),
+        ])
+        .arg(&input)
+        .arg(&output)
+        .status()
+        .expect("pdftoppm is installed");
+    assert!(status.success(), "{name}: pdftoppm failed");
+    image::open(format!("{}.png", output.display()))
+        .unwrap()
+        .to_rgb8()
+}
+
+/// The images embedded in the PDF, as poppler extracts them (image, then its soft mask), as
+/// 8-bit PNM (its PNG output wraps 16-bit white to black).
+fn embedded_images(pdf: &[u8], name: &str) -> Vec<image::DynamicImage> {
+    let input = scratch(&format!("{name}-images.pdf"));
+    std::fs::write(&input, pdf).unwrap();
+    let prefix = scratch(&format!("{name}-img"));
+    let status = Command::new("pdfimages")
+        .arg(&input)
+        .arg(&prefix)
+        .status()
+        .expect("pdfimages is installed");
+    assert!(status.success());
+    (0..)
+        .map_while(|n| {
+            ["ppm", "pgm", "pbm"]
+                .iter()
+                .map(|ext| PathBuf::from(format!("{}-{n:03}.{ext}", prefix.display())))
+                .find(|p| p.exists())
+        })
+        .map(|p| image::open(p).unwrap())
+        .collect()
+}
+
+const RED: [u8; 3] = [255, 0, 0];
+const GREEN: [u8; 3] = [0, 200, 0];
+const BLUE: [u8; 3] = [0, 0, 255];
+const WHITE: [u8; 3] = [255, 255, 255];
+
+/// How closely a rendering must match the quadrant colours.
+#[derive(Clone, Copy, PartialEq)]
+enum Match {
+    /// Each channel within this much.
+    Within(i32),
+    /// Gray images: the luma of each colour, within this much.
+    Luma(i32),
+    /// CMYK goes through the renderer's own colour conversion: the right channel dominates.
+    Dominant,
+}
+
+/// The four quadrants of the fixtures show their colours, upright and unmirrored.
+fn assert_quadrants(image: &RgbImage, how: Match, name: &str) {
+    let (w, h) = image.dimensions();
+    let luma = |c: [u8; 3]| {
+        ((u32::from(c[0]) * 299 + u32::from(c[1]) * 587 + u32::from(c[2]) * 114) / 1000) as i32
+    };
+    for (x, y, expected) in [
+        (w / 4, h / 4, RED),
+        (3 * w / 4, h / 4, GREEN),
+        (w / 4, 3 * h / 4, BLUE),
+        (3 * w / 4, 3 * h / 4, WHITE),
+    ] {
+        let Rgb(actual) = *image.get_pixel(x, y);
+        let ok = match how {
+            Match::Within(tolerance) => actual
+                .iter()
+                .zip(expected)
+                .all(|(a, e)| (i32::from(*a) - i32::from(e)).abs() <= tolerance),
+            Match::Luma(tolerance) => (i32::from(actual[0]) - luma(expected)).abs() <= tolerance,
+            Match::Dominant if expected == WHITE => actual.iter().all(|c| *c > 200),
+            Match::Dominant => {
+                let strongest = (0..3).max_by_key(|i| expected[*i]).unwrap();
+                (0..3).all(|i| i == strongest || actual[strongest] > actual[i] + 40)
+            }
+        };
+        assert!(ok, "{name}: at ({x},{y}) {actual:?}, expected {expected:?}");
+    }
+}
+
+/// The image XObject's stream, exactly as stored in the PDF.
+fn image_stream(pdf: &[u8]) -> lopdf::Stream {
+    let doc = lopdf::Document::load_mem(pdf).unwrap();
+    doc.objects
+        .values()
+        .find_map(|o| match o {
+            lopdf::Object::Stream(s)
+                if s.dict.get(b"Subtype").and_then(|v| v.as_name()).ok() == Some(b"Image") =>
+            {
+                Some(s.clone())
+            }
+            _ => None,
+        })
+        .unwrap()
+}
+
+fn media_box(pdf: &[u8]) -> (f32, f32) {
+    let doc = lopdf::Document::load_mem(pdf).unwrap();
+    let page = doc.get_pages().values().next().copied().unwrap();
+    let dict = doc.get_dictionary(page).unwrap();
+    let values: Vec<f32> = dict
+        .get(b"MediaBox")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_float().unwrap())
+        .collect();
+    (values[2], values[3])
+}
+
+#[test]
+fn jpegs_are_wrapped_byte_for_byte_and_render_right() {
+    for name in [
+        "baseline.jpg",
+        "progressive.jpg",
+        "grayscale.jpg",
+        "cmyk.jpg",
+        "exif-rotated.jpg",
+    ] {
+        let source = fixture(name);
+        let pdf = convert(name);
+        assert_qpdf_accepts(&pdf, name);
+        let stream = image_stream(&pdf);
+        assert!(
+            stream.content == source,
+            "{name}: the JPEG must be embedded unchanged"
+        );
+        assert_eq!(
+            stream.dict.get(b"Filter").unwrap().as_name().unwrap(),
+            b"DCTDecode"
+        );
+        let how = match name {
+            "grayscale.jpg" => Match::Luma(12),
+            "cmyk.jpg" => Match::Dominant,
+            _ => Match::Within(48),
+        };
+        assert_quadrants(&render(&pdf, name, 64, 48), how, name);
+    }
+}
+
+#[test]
+fn an_exif_rotated_photo_gets_an_upright_page() {
+    let pdf = convert("exif-rotated.jpg");
+    // Stored 48 × 64 and turned by EXIF: the page is landscape, like the picture.
+    let (w, h) = media_box(&pdf);
+    assert!(w > h, "{w} × {h}");
+    assert_quadrants(
+        &render(&pdf, "exif-page", 64, 48),
+        Match::Within(48),
+        "exif-rotated.jpg",
+    );
+}
+
+#[test]
+fn the_page_size_follows_the_images_dpi_or_fits_a4() {
+    let (w, h) = media_box(&convert("baseline.jpg"));
+    assert!(
+        (w - 64.0 * 72.0 / 150.0).abs() < 0.01 && (h - 48.0 * 72.0 / 150.0).abs() < 0.01,
+        "{w} × {h}"
+    );
+    let (w, h) = media_box(&convert("progressive.jpg"));
+    assert_eq!(
+        (w.round(), h.round()),
+        (842.0, 595.0),
+        "no DPI: landscape A4"
+    );
+}
+
+#[test]
+fn pngs_convert_losslessly() {
+    for name in [
+        "rgb.png",
+        "gray.png",
+        "palette.png",
+        "palette-transparent.png",
+        "rgb16.png",
+        "interlaced.png",
+        "rgba.png",
+    ] {
+        let source = image::load_from_memory(&fixture(name)).unwrap();
+        let pdf = convert(name);
+        assert_qpdf_accepts(&pdf, name);
+        let rendered = render(&pdf, name, 64, 48);
+        // Transparent images blend with the white page; their colours and alpha are compared below.
+        if !source.color().has_alpha() {
+            let how = if name.starts_with("gray") {
+                Match::Luma(2)
+            } else {
+                Match::Within(2)
+            };
+            assert_quadrants(&rendered, how, name);
+        }
+        let images = embedded_images(&pdf, name);
+        let color = images[0].to_rgb8();
+        assert_eq!(color.dimensions(), source.dimensions(), "{name}");
+        let expected = source.to_rgb8();
+        let differing = color
+            .enumerate_pixels()
+            .find(|(x, y, p)| expected.get_pixel(*x, *y) != *p);
+        assert!(
+            differing.is_none(),
+            "{name}: pixels differ from the source: {differing:?} vs {:?}",
+            differing.map(|(x, y, _)| expected.get_pixel(x, y))
+        );
+        if source.color().has_alpha() {
+            let mask = images
+                .get(1)
+                .unwrap_or_else(|| panic!("{name}: no soft mask"))
+                .to_luma8();
+            let alpha: Vec<u8> = source.to_rgba8().pixels().map(|p| p.0[3]).collect();
+            assert_eq!(mask.into_raw(), alpha, "{name}: alpha differs");
+        }
+    }
+}
+
+#[test]
+fn eight_bit_opaque_pngs_pass_their_compressed_data_through() {
+    let pdf = convert("rgb.png");
+    let stream = image_stream(&pdf);
+    let parms = stream.dict.get(b"DecodeParms").unwrap().as_dict().unwrap();
+    assert_eq!(parms.get(b"Predictor").unwrap().as_i64().unwrap(), 15);
+    let (w, h) = media_box(&pdf);
+    assert!(
+        (w - 64.0 * 72.0 / 300.0).abs() < 0.05 && (h - 48.0 * 72.0 / 300.0).abs() < 0.05,
+        "{w} × {h}"
+    );
+}
+
+#[test]
+fn a_valid_pdf_is_kept_byte_for_byte() {
+    let source = fixture("plain.pdf");
+    let receipt = convert_to_pdf(&source, &Limits::default()).unwrap();
+    assert_eq!(receipt.source, SourceKind::Pdf);
+    assert_eq!(receipt.pages, 1);
+    assert!(receipt.pdf == source.as_slice());
+}
+
+fn refused(bytes: &[u8]) -> ReceiptError {
+    convert_to_pdf(bytes, &Limits::default()).expect_err("refused")
+}
+
+#[test]
+fn other_types_are_refused_whatever_their_name() {
+    for name in ["image.gif", "notes.txt", "program.pdf"] {
+        assert_eq!(refused(&fixture(name)), ReceiptError::Unsupported, "{name}");
+    }
+    assert_eq!(refused(b""), ReceiptError::Empty);
+    assert_eq!(
+        ReceiptError::Unsupported.to_string(),
+        "Only PDF, JPEG or PNG files are allowed."
+    );
+}
+
+#[test]
+fn broken_encrypted_and_scripted_pdfs_are_refused() {
+    assert_eq!(refused(&fixture("encrypted.pdf")), ReceiptError::Encrypted);
+    let plain = fixture("plain.pdf");
+    assert!(matches!(
+        refused(&plain[..plain.len() / 2]),
+        ReceiptError::Malformed(_)
+    ));
+    assert!(matches!(
+        refused(b"%PDF-1.7\nnonsense"),
+        ReceiptError::Malformed(_)
+    ));
+    let scripted = javascript_pdf();
+    assert_eq!(refused(&scripted), ReceiptError::ActiveContent);
+}
+
+#[test]
+fn damaged_images_are_refused() {
+    let jpeg = fixture("baseline.jpg");
+    assert!(matches!(
+        refused(&jpeg[..jpeg.len() - 40]),
+        ReceiptError::Malformed(_)
+    ));
+    assert!(matches!(refused(&jpeg[..20]), ReceiptError::Malformed(_)));
+    let png = fixture("rgb.png");
+    assert!(matches!(
+        refused(&png[..png.len() - 20]),
+        ReceiptError::Malformed(_)
+    ));
+    let mut flipped = png.clone();
+    let last_idat_byte = flipped.len() - 20;
+    flipped[last_idat_byte] ^= 0xFF;
+    assert!(matches!(refused(&flipped), ReceiptError::Malformed(_)));
+}
+
+#[test]
+fn a_pixel_bomb_is_refused_before_decoding() {
+    // A valid PNG header claiming 100000 × 100000 pixels, with a tiny body.
+    let bomb = png_with_header(100_000, 100_000);
+    assert!(matches!(
+        refused(&bomb),
+        ReceiptError::TooLarge {
+            width: 100_000,
+            height: 100_000,
+            ..
+        }
+    ));
+    let limits = Limits {
+        max_pixels: 1000,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        convert_to_pdf(&fixture("baseline.jpg"), &limits),
+        Err(ReceiptError::TooLarge { .. })
+    ));
+    assert!(
+        ReceiptError::TooLarge {
+            width: 1,
+            height: 1,
+            max_megapixels: 50
+        }
+        .to_string()
+        .contains("too large")
+    );
+}
+
+fn png_with_header(width: u32, height: u32) -> Vec<u8> {
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        [
+            &(data.len() as u32).to_be_bytes()[..],
+            kind,
+            data,
+            &crc.sum().to_be_bytes(),
+        ]
+        .concat()
+    };
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    [
+        &b"\x89PNG\r\n\x1a\n"[..],
+        &chunk(b"IHDR", &ihdr),
+        &chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]),
+        &chunk(b"IEND", b""),
+    ]
+    .concat()
+}
+
+fn javascript_pdf() -> Vec<u8> {
+    let mut doc = lopdf::Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let page_id = doc.add_object(lopdf::dictionary! { "Type" => "Page", "Parent" => pages_id, "MediaBox" => vec![0.into(), 0.into(), 100.into(), 100.into()] });
+    doc.objects.insert(
+        pages_id,
+        lopdf::Object::Dictionary(
+            lopdf::dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
+        ),
+    );
+    let action = doc.add_object(lopdf::dictionary! { "S" => "JavaScript", "JS" => lopdf::Object::string_literal("app.alert('hi')") });
+    let catalog = doc.add_object(
+        lopdf::dictionary! { "Type" => "Catalog", "Pages" => pages_id, "OpenAction" => action },
+    );
+    doc.trailer.set("Root", catalog);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Makes the small receipt fixtures in crates/receipts/tests/fixtures (committed; re-run to refresh).
+
+Needs Pillow and pypng (pip install pillow pypng) and qpdf. Every image shows four coloured
+quadrants (red top-left, green top-right, blue bottom-left, white bottom-right), so a wrong
+orientation or mirror is obvious.
+"""
+import io, pathlib, subprocess
+import png
+from PIL import Image
+
+out = pathlib.Path(__file__).resolve().parent.parent / "crates/receipts/tests/fixtures"
+out.mkdir(parents=True, exist_ok=True)
+W, H = 64, 48
+
+def quadrants(mode="RGB"):
+    img = Image.new("RGB", (W, H))
+    for x in range(W):
+        for y in range(H):
+            left, top = x < W // 2, y < H // 2
+            img.putpixel((x, y), (255, 0, 0) if left and top else (0, 200, 0) if top else (0, 0, 255) if left else (255, 255, 255))
+    return img.convert(mode)
+
+quadrants().save(out / "baseline.jpg", quality=92, dpi=(150, 150))
+quadrants().save(out / "progressive.jpg", quality=92, progressive=True)
+quadrants("L").save(out / "grayscale.jpg", quality=92)
+quadrants("CMYK").save(out / "cmyk.jpg", quality=92)
+# Stored turned a quarter to the left; EXIF orientation 6 says "turn right to show", so it shows upright.
+exif = Image.Exif(); exif[0x0112] = 6
+quadrants().rotate(90, expand=True).save(out / "exif-rotated.jpg", quality=92, exif=exif.tobytes())
+
+quadrants().save(out / "rgb.png", dpi=(300, 300))
+rgba = quadrants("RGBA")
+rgba.putalpha(Image.linear_gradient("L").resize((W, H)))
+rgba.save(out / "rgba.png")
+palette = quadrants().convert("P", palette=Image.Palette.ADAPTIVE, colors=4)
+palette.save(out / "palette-transparent.png", transparency=0)
+quadrants().convert("P", palette=Image.Palette.ADAPTIVE, colors=4).save(out / "palette.png")
+quadrants("L").save(out / "gray.png")
+rows16 = [[v * 257 for p in row for v in p] for row in [[quadrants().getpixel((x, y)) for x in range(W)] for y in range(H)]]
+with open(out / "rgb16.png", "wb") as f:
+    png.Writer(W, H, greyscale=False, bitdepth=16).write(f, rows16)
+rows8 = [[v for p in row for v in p] for row in [[quadrants().getpixel((x, y)) for x in range(W)] for y in range(H)]]
+with open(out / "interlaced.png", "wb") as f:
+    png.Writer(W, H, greyscale=False, bitdepth=8, interlace=True).write(f, rows8)
+
+quadrants().save(out / "image.gif")
+(out / "notes.txt").write_text("Not a receipt.\n")
+(out / "program.pdf").write_bytes(b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(200))
+
+quadrants().save(out / "plain.pdf")
+subprocess.run(["qpdf", "--encrypt", "user", "owner", "256", "--", str(out / "plain.pdf"), str(out / "encrypted.pdf")], check=True)
+print("fixtures written to", out)
