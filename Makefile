@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SERVICES = eval "$$(scripts/services.sh)"
 
-.PHONY: help run test test-browser frontend lint fmt openapi migrate schema clean-test-dbs
+.PHONY: help run test test-browser frontend bench lint fmt openapi migrate schema clean-test-dbs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ test-browser: ## Build the web app and run the browser tests (screenshots in tes
 
 frontend: ## Build the web app into frontend/dist (wasm-bindgen, wasm-opt, Bootstrap from npm)
 	scripts/frontend.sh
+
+bench: ## Benchmarks: receipt conversion vs a plain copy and vs Pillow (figures in README)
+	scripts/bench.sh
 
 lint: ## cargo fmt --check, clippy (native and wasm) with warnings as errors
 	$(CARGO) fmt --all -- --check

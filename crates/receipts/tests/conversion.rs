@@ -423,3 +423,46 @@ fn javascript_pdf() -> Vec<u8> {
     doc.save_to(&mut out).unwrap();
     out
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn small_limits() -> Limits {
+        Limits {
+            max_pixels: 4_000_000,
+            max_decoded_bytes: 64 * 1024 * 1024,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Whatever the bytes, conversion answers (a PDF or a reason) and never panics.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = convert_to_pdf(&bytes, &small_limits());
+        }
+
+        /// Damaged copies of real files: refused or converted, never a panic, and whatever is
+        /// accepted is a PDF that parses.
+        #[test]
+        fn mutated_fixtures_never_panic(
+            which in 0usize..6,
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let name = ["baseline.jpg", "progressive.jpg", "cmyk.jpg", "rgb.png", "rgba.png", "plain.pdf"][which];
+            let mut bytes = fixture(name);
+            for (at, value) in flips {
+                let at = at.index(bytes.len());
+                bytes[at] = value;
+            }
+            let cut = cut.index(bytes.len()).max(bytes.len() / 2);
+            bytes.truncate(cut + 1);
+            if let Ok(receipt) = convert_to_pdf(&bytes, &small_limits()) {
+                prop_assert!(lopdf::Document::load_mem(&receipt.pdf).is_ok(), "{name}: produced an unreadable PDF");
+            }
+        }
+    }
+}
