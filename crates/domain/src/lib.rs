@@ -13,6 +13,7 @@
 mod email;
 mod field_errors;
 mod ids;
+mod money;
 mod phone;
 mod text;
 mod timezone;
@@ -21,6 +22,7 @@ mod user;
 pub use email::{EmailAddress, EmailError};
 pub use field_errors::FieldErrors;
 pub use ids::{ApiTokenId, AuditEventId, CustomerId, UserId};
+pub use money::{Amount, AmountError, Currency, CurrencyError};
 pub use phone::{PhoneError, PhoneNumber, Region, RegionError};
 pub use text::{CustomerName, Notes, TextError, TokenName, UserName};
 pub use timezone::{TimeZone, TimeZoneError};
