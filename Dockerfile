@@ -21,12 +21,13 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home /app crm
+    && useradd --system --uid 10001 --home /app crm \
+    && mkdir -p /app/receipts && chown crm /app/receipts
 COPY --from=build /usr/local/bin/crm-api /usr/local/bin/crm-api
 COPY --from=build /src/frontend/dist /app/web
 WORKDIR /app
 USER crm
-ENV BIND_ADDR=0.0.0.0:8080 LOG_FORMAT=json WEB_DIR=/app/web
+ENV BIND_ADDR=0.0.0.0:8080 LOG_FORMAT=json WEB_DIR=/app/web RECEIPTS_DIR=/app/receipts
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["crm-api"]

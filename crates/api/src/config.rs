@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use crm_domain::Region;
+use crm_domain::{Currency, Region};
 use secrecy::SecretString;
 
 /// Everything the API process needs to know; see the README's configuration table.
@@ -33,6 +33,14 @@ pub struct Config {
     pub login_limit: LoginLimit,
     /// The built web app to serve at `/`, when it exists.
     pub web_dir: PathBuf,
+    /// Where receipts (PDFs) are stored.
+    pub receipts_dir: PathBuf,
+    /// The largest accepted upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// The currency of invoices that don't name one.
+    pub default_currency: Currency,
+    /// Pixel and memory limits for receipt images.
+    pub receipt_limits: crm_receipts::Limits,
 }
 
 /// Sign-in rate limits.
@@ -125,6 +133,19 @@ impl Config {
             web_dir: get("WEB_DIR")
                 .unwrap_or_else(|| "frontend/dist".to_owned())
                 .into(),
+            receipts_dir: get("RECEIPTS_DIR")
+                .unwrap_or_else(|| ".data/receipts".to_owned())
+                .into(),
+            max_upload_bytes: usize::try_from(parsed("MAX_UPLOAD_BYTES", "10485760")?)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ConfigError::new("MAX_UPLOAD_BYTES", "must be 1 or more"))?,
+            default_currency: Currency::parse(get("DEFAULT_CURRENCY").as_deref().unwrap_or("USD"))
+                .map_err(|e| ConfigError::new("DEFAULT_CURRENCY", e.to_string()))?,
+            receipt_limits: crm_receipts::Limits {
+                max_pixels: parsed("RECEIPT_MAX_MEGAPIXELS", "50")?.max(1) * 1_000_000,
+                ..crm_receipts::Limits::default()
+            },
         })
     }
 

@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod routes;
 pub mod state;
+pub mod storage;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};

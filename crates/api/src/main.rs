@@ -167,7 +167,7 @@ fn read_password() -> anyhow::Result<String> {
 #[actix_web::main]
 async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind_addr;
-    let state = AppState::new(config);
+    let state = AppState::new(config).context("cannot prepare the receipt store (RECEIPTS_DIR)")?;
     spawn_cleanup(state.clone());
     let server_state = state.clone();
     let server = actix_web::HttpServer::new(move || crm_api::app(server_state.clone()))

@@ -7,7 +7,7 @@ use crate::error::Problem;
 use crate::error::responses::{
     CsrfRejected, InvalidInput, Malformed, NotFound, NotSignedIn, Unavailable,
 };
-use crate::routes::{auth, customers, health, setup, tokens};
+use crate::routes::{auth, customers, health, invoices, setup, tokens};
 
 /// The whole API: operations at the root and everything under `/api/v1`.
 #[derive(OpenApi)]
@@ -34,6 +34,7 @@ use crate::routes::{auth, customers, health, setup, tokens};
         (name = "auth", description = "Sign-in and sessions"),
         (name = "tokens", description = "Personal API tokens"),
         (name = "customers", description = "Customers and their activity"),
+        (name = "invoices", description = "Invoices and their receipts (always PDFs)"),
     )
 )]
 #[derive(Debug)]
@@ -57,6 +58,11 @@ pub struct ApiDoc;
     customers::archive,
     customers::restore,
     customers::activity,
+    invoices::create,
+    invoices::list,
+    invoices::get,
+    invoices::receipt,
+    invoices::remove,
 ))]
 #[derive(Debug)]
 struct V1;

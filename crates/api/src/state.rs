@@ -8,6 +8,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::storage::ReceiptStore;
 
 /// What every handler can reach: configuration, the PostgreSQL pool, the Redis client.
 #[derive(Clone)]
@@ -15,6 +16,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub pool: PgPool,
     pub redis: Option<redis::Client>,
+    pub receipts: ReceiptStore,
 }
 
 impl std::fmt::Debug for AppState {
@@ -26,19 +28,22 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Builds the state for `config`: a lazy pool (no connection until needed) and a Redis client.
-    pub fn new(config: Config) -> Self {
+    /// Builds the state for `config`: a lazy pool (no connection until needed), a Redis client
+    /// and the receipt store (its folder is created if missing).
+    pub fn new(config: Config) -> anyhow::Result<Self> {
         let pool = crm_db::build_pool(
             config.database_url.expose_secret(),
             config.database_pool_size,
             config.database_timeout,
         );
         let redis = redis::Client::open(config.redis_url.expose_secret()).ok();
-        Self {
+        let receipts = ReceiptStore::local(&config.receipts_dir)?;
+        Ok(Self {
             config: Arc::new(config),
             pool,
             redis,
-        }
+            receipts,
+        })
     }
 
     /// Runs `work` with a pooled connection on a blocking thread, so actix workers never block.

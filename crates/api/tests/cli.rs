@@ -58,7 +58,10 @@ async fn create_user_makes_an_account_that_can_sign_in() {
         String::from_utf8_lossy(&output.stderr)
     );
 
-    let app = init_service(crm_api::app(AppState::new(config_for(db.url(), &[])))).await;
+    let app = init_service(crm_api::app(
+        AppState::new(config_for(db.url(), &[])).unwrap(),
+    ))
+    .await;
     let login = TestRequest::post().uri("/api/v1/auth/login").set_json(
         serde_json::json!({"email": "grace@example.com", "password": "a long enough password"}),
     );

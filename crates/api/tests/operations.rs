@@ -41,7 +41,7 @@ async fn a_database_that_is_down_gives_503_quickly_not_a_hang() {
         "postgres://postgres@127.0.0.1:1/nowhere",
         &[("DATABASE_TIMEOUT_SECS", "1")],
     );
-    let app = init_service(crm_api::app(AppState::new(config))).await;
+    let app = init_service(crm_api::app(AppState::new(config).unwrap())).await;
     let started = Instant::now();
     let answer = send(
         &app,

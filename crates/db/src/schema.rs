@@ -45,6 +45,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    invoices (id) {
+        id -> Int8,
+        customer_id -> Int8,
+        number -> Text,
+        amount_minor -> Int8,
+        currency -> Text,
+        issued_on -> Date,
+        notes -> Text,
+        receipt_key -> Text,
+        receipt_sha256 -> Bytea,
+        receipt_size -> Int8,
+        receipt_pages -> Int4,
+        receipt_original_name -> Text,
+        receipt_original_type -> Text,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Int8,
         email -> Text,
@@ -82,12 +103,15 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(audit_events -> customers (customer_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
 diesel::joinable!(customers -> users (created_by));
+diesel::joinable!(invoices -> customers (customer_id));
+diesel::joinable!(invoices -> users (created_by));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_events,
     customers,
+    invoices,
     login_failures,
     sessions,
     users,

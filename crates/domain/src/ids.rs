@@ -38,6 +38,10 @@ typed_id!(
     CustomerId
 );
 typed_id!(
+    /// Identifies an invoice.
+    InvoiceId
+);
+typed_id!(
     /// Identifies a personal API token.
     ApiTokenId
 );

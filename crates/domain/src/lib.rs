@@ -21,7 +21,7 @@ mod user;
 
 pub use email::{EmailAddress, EmailError};
 pub use field_errors::FieldErrors;
-pub use ids::{ApiTokenId, AuditEventId, CustomerId, UserId};
+pub use ids::{ApiTokenId, AuditEventId, CustomerId, InvoiceId, UserId};
 pub use money::{Amount, AmountError, Currency, CurrencyError};
 pub use phone::{PhoneError, PhoneNumber, Region, RegionError};
 pub use text::{CustomerName, Notes, TextError, TokenName, UserName};

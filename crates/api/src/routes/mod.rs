@@ -4,6 +4,7 @@ pub mod auth;
 pub mod customers;
 pub mod docs;
 pub mod health;
+pub mod invoices;
 pub mod setup;
 pub mod tokens;
 pub mod web_app;
@@ -32,6 +33,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(customers::update)
                 .service(customers::archive)
                 .service(customers::restore)
-                .service(customers::activity),
+                .service(customers::activity)
+                .service(invoices::create)
+                .service(invoices::list)
+                .service(invoices::get)
+                .service(invoices::receipt)
+                .service(invoices::remove),
         );
 }

@@ -22,6 +22,10 @@ pub fn config_for(database_url: &str, extra: &[(&str, &str)]) -> Config {
         ("REDIS_URL".into(), redis),
         ("DATABASE_TIMEOUT_SECS".into(), "2".into()),
         ("DATABASE_POOL_SIZE".into(), "4".into()),
+        (
+            "RECEIPTS_DIR".into(),
+            scratch_dir("receipts").display().to_string(),
+        ),
     ];
     vars.extend(
         extra
@@ -37,10 +41,24 @@ pub fn config_for(database_url: &str, extra: &[(&str, &str)]) -> Config {
     .expect("test configuration")
 }
 
+/// A new empty folder under the system's temporary folder.
+pub fn scratch_dir(what: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "crm-test-{what}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
 /// A fresh database and the app's state on it.
 pub fn fresh(extra: &[(&str, &str)]) -> (TestDatabase, AppState) {
     let db = TestDatabase::new();
-    let state = AppState::new(config_for(db.url(), extra));
+    let state = AppState::new(config_for(db.url(), extra)).expect("app state");
     (db, state)
 }
 

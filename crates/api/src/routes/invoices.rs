@@ -1,0 +1,591 @@
+//! Invoices with their receipts: upload (multipart), list with totals, read, download, delete.
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use crm_db::audit::{self, NewAuditEvent};
+use crm_db::invoices::{self as rows, Invoice, NewInvoice};
+use crm_domain::{Amount, Currency, CustomerId, FieldErrors, InvoiceId, Notes, REQUIRED};
+use diesel::Connection;
+use futures_util::StreamExt;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::auth::CurrentUser;
+use crate::error::responses::{
+    CsrfRejected, InvalidInput, Malformed, NotFound, NotSignedIn, Unavailable,
+};
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+use crate::storage::ReceiptStore;
+
+/// The stored receipt of an invoice.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptInfo {
+    /// Where to download the PDF.
+    #[schema(example = "/api/v1/invoices/7/receipt")]
+    pub url: String,
+    /// SHA-256 of the stored PDF, hex.
+    pub sha256: String,
+    /// Bytes of the stored PDF.
+    pub size: i64,
+    /// Pages of the stored PDF.
+    pub pages: i32,
+    /// The uploaded file's name, as sent.
+    #[schema(example = "IMG_2043.jpg")]
+    pub original_name: String,
+    /// What was uploaded: `application/pdf`, `image/jpeg` or `image/png`.
+    #[schema(example = "image/jpeg")]
+    pub original_type: String,
+}
+
+/// An invoice.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceResponse {
+    pub id: i64,
+    pub customer_id: i64,
+    #[schema(example = "2026-0042")]
+    pub number: String,
+    /// Exact decimal, as a string.
+    #[schema(example = "1234.50")]
+    pub amount: String,
+    /// ISO 4217.
+    #[schema(example = "EUR")]
+    pub currency: String,
+    pub issued_on: NaiveDate,
+    pub notes: String,
+    pub receipt: ReceiptInfo,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<Invoice> for InvoiceResponse {
+    type Error = ApiError;
+    fn try_from(invoice: Invoice) -> Result<Self, ApiError> {
+        let currency = Currency::parse(&invoice.currency).map_err(ApiError::internal)?;
+        Ok(Self {
+            id: invoice.id,
+            customer_id: invoice.customer_id,
+            number: invoice.number,
+            amount: Amount::from_minor(invoice.amount_minor, currency).to_string(),
+            currency: invoice.currency,
+            issued_on: invoice.issued_on,
+            notes: invoice.notes,
+            receipt: ReceiptInfo {
+                url: format!("/api/v1/invoices/{}/receipt", invoice.id),
+                sha256: hex(&invoice.receipt_sha256),
+                size: invoice.receipt_size,
+                pages: invoice.receipt_pages,
+                original_name: invoice.receipt_original_name,
+                original_type: invoice.receipt_original_type,
+            },
+            created_at: invoice.created_at,
+            updated_at: invoice.updated_at,
+        })
+    }
+}
+
+/// The sum of a customer's invoices in one currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurrencyTotal {
+    #[schema(example = "EUR")]
+    pub currency: String,
+    #[schema(example = "2469.00")]
+    pub amount: String,
+}
+
+/// A customer's invoices, newest first, with totals per currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceList {
+    pub items: Vec<InvoiceResponse>,
+    pub totals: Vec<CurrencyTotal>,
+    pub total: i64,
+}
+
+/// The multipart form of a new invoice (for the OpenAPI description).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct InvoiceUpload {
+    /// Exact decimal with at most the currency's decimals, e.g. `1234.50`.
+    amount: String,
+    /// ISO 4217; the server's `DEFAULT_CURRENCY` when left out.
+    currency: Option<String>,
+    /// The invoice's own number, up to 64 characters.
+    number: Option<String>,
+    /// `YYYY-MM-DD`; today when left out.
+    issued_on: Option<String>,
+    notes: Option<String>,
+    /// PDF, JPEG or PNG; images become PDFs.
+    #[schema(value_type = String, format = Binary)]
+    receipt: Vec<u8>,
+}
+
+/// Longest text field accepted in the form.
+const MAX_TEXT_FIELD_BYTES: usize = 16 * 1024;
+const MAX_NUMBER_CHARS: usize = 64;
+const MAX_FILE_NAME_CHARS: usize = 255;
+
+/// Uploads an invoice with its receipt (`multipart/form-data`). The type is decided by the
+/// file's content; images become PDFs (JPEGs without re-encoding).
+#[utoipa::path(
+    tag = "invoices",
+    params(("id" = i64, Path, description = "Customer id")),
+    request_body(content = InvoiceUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Created; `Location` names the invoice", body = InvoiceResponse),
+        (status = 400, response = Malformed),
+        (status = 401, response = NotSignedIn),
+        (status = 403, response = CsrfRejected),
+        (status = 404, response = NotFound),
+        (status = 409, description = "The customer is archived", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The upload is larger than MAX_UPLOAD_BYTES", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not multipart/form-data", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = InvalidInput),
+        (status = 503, response = Unavailable),
+    ),
+    security(("session" = []), ("bearer" = []))
+)]
+#[post("/customers/{id}/invoices")]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let customer_id = CustomerId::new(id.into_inner());
+    let customer = state
+        .db(move |conn| Ok(crm_db::customers::find(conn, customer_id)?))
+        .await?;
+    if customer.archived_at.is_some() {
+        return Err(ApiError::Conflict(
+            "This customer is archived: restore it before adding invoices.".into(),
+        ));
+    }
+    let mut form = read_form(&req, payload, state.config.max_upload_bytes).await?;
+
+    let mut errors = std::mem::take(&mut form.errors);
+    let currency = match form.text("currency") {
+        Some(code) => errors.check("currency", Currency::parse(code)),
+        None => Some(state.config.default_currency),
+    };
+    let amount = match (form.text("amount"), currency) {
+        (None, _) => {
+            errors.add("amount", REQUIRED);
+            None
+        }
+        (Some(text), Some(currency)) => errors.check("amount", Amount::parse(text, currency)),
+        (Some(_), None) => None,
+    };
+    let number = form.text("number").unwrap_or_default().to_owned();
+    if number.chars().count() > MAX_NUMBER_CHARS {
+        errors.add(
+            "number",
+            format!("Must be at most {MAX_NUMBER_CHARS} characters."),
+        );
+    }
+    let issued_on = match form.text("issued_on") {
+        Some(text) => errors.check(
+            "issued_on",
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "Enter a date as YYYY-MM-DD."),
+        ),
+        None => Some(Utc::now().date_naive()),
+    };
+    let notes = errors.check(
+        "notes",
+        Notes::parse(form.text("notes").unwrap_or_default()),
+    );
+    let upload = match form.receipt {
+        Some(upload) => Some(upload),
+        None => {
+            errors.add("receipt", REQUIRED);
+            None
+        }
+    };
+    // Converted even when other fields are wrong, so every problem is reported at once.
+    let converted = match upload {
+        Some((name, bytes)) => {
+            let limits = state.config.receipt_limits;
+            let result = web::block(move || {
+                crm_receipts::convert_to_pdf(&bytes, &limits)
+                    .map(|done| (done.pdf.into_owned(), done.source, done.pages))
+            })
+            .await
+            .map_err(ApiError::internal)?;
+            errors
+                .check("receipt", result)
+                .map(|converted| (name, converted))
+        }
+        None => None,
+    };
+    let (
+        Some(amount),
+        Some(issued_on),
+        Some(notes),
+        Some((original_name, (pdf, source, pages))),
+        true,
+    ) = (amount, issued_on, notes, converted, errors.is_empty())
+    else {
+        return Err(errors.into());
+    };
+
+    let key = ReceiptStore::new_key();
+    let sha256 = Sha256::digest(&pdf).to_vec();
+    let size = i64::try_from(pdf.len()).map_err(ApiError::internal)?;
+    state.receipts.put(&key, pdf).await?;
+    let stored_key = key.clone();
+    let inserted = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let invoice = rows::insert(
+                    conn,
+                    &NewInvoice {
+                        customer_id: customer_id.get(),
+                        number: &number,
+                        amount_minor: amount.minor(),
+                        currency: amount.currency().code(),
+                        issued_on,
+                        notes: notes.as_str(),
+                        receipt_key: &stored_key,
+                        receipt_sha256: &sha256,
+                        receipt_size: size,
+                        receipt_pages: i32::try_from(pages).unwrap_or(i32::MAX),
+                        receipt_original_name: &original_name,
+                        receipt_original_type: source.media_type(),
+                        created_by: Some(user.id.get()),
+                    },
+                )?;
+                let changes = serde_json::json!({
+                    "invoice_id": invoice.id, "number": invoice.number,
+                    "amount": amount.to_string(), "currency": invoice.currency,
+                });
+                audit::record(
+                    conn,
+                    &NewAuditEvent::for_customer(user.id, customer_id, "invoice.created", changes),
+                )?;
+                Ok::<_, diesel::result::Error>(invoice)
+            })
+            .map_err(ApiError::from)
+        })
+        .await;
+    let invoice = match inserted {
+        Ok(invoice) => invoice,
+        Err(error) => {
+            // No row: no file either.
+            if let Err(cleanup) = state.receipts.delete(&key).await {
+                tracing::error!(%key, error = %cleanup, "could not remove the receipt of a failed insert");
+            }
+            return Err(error);
+        }
+    };
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/invoices/{}", invoice.id)))
+        .json(InvoiceResponse::try_from(invoice)?))
+}
+
+/// What a multipart form held: its text fields, the receipt (name and bytes), and the
+/// problems found while reading.
+struct Form {
+    texts: Vec<(String, String)>,
+    receipt: Option<(String, Vec<u8>)>,
+    errors: FieldErrors,
+}
+
+impl Form {
+    /// A text field, trimmed; `None` when absent or blank.
+    fn text(&self, name: &str) -> Option<&str> {
+        self.texts
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, value)| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+}
+
+/// Reads the form, streaming, refusing anything past `max_bytes` with a 413.
+async fn read_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    max_bytes: usize,
+) -> Result<Form, ApiError> {
+    let too_large = || {
+        ApiError::PayloadTooLarge(format!(
+            "The upload must be at most {} MiB.",
+            max_bytes.div_ceil(1024 * 1024)
+        ))
+    };
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(ApiError::UnsupportedMediaType(
+            "Send the invoice as multipart/form-data, with the file in the 'receipt' field.".into(),
+        ));
+    }
+    // The whole body may carry a little more than the file: the other fields and boundaries.
+    let body_limit = max_bytes.saturating_add(64 * 1024);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > body_limit) {
+        return Err(too_large());
+    }
+    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut form = Form {
+        texts: Vec::new(),
+        receipt: None,
+        errors: FieldErrors::new(),
+    };
+    let unreadable = || ApiError::BadRequest("The multipart body could not be read.".into());
+    let mut total = 0usize;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|_| unreadable())?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(safe_file_name);
+        let limit = if name == "receipt" {
+            max_bytes
+        } else {
+            MAX_TEXT_FIELD_BYTES
+        };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|_| unreadable())?;
+            total += chunk.len();
+            if bytes.len() + chunk.len() > limit || total > body_limit {
+                return Err(if name == "receipt" || total > body_limit {
+                    too_large()
+                } else {
+                    ApiError::field(&name, "This field is too long.")
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "receipt" => {
+                form.receipt = Some((file_name.unwrap_or_else(|| "receipt".to_owned()), bytes))
+            }
+            "amount" | "currency" | "number" | "issued_on" | "notes" => {
+                match String::from_utf8(bytes) {
+                    Ok(text) => form.texts.push((name, text)),
+                    Err(_) => form.errors.add(name, "Must be text (UTF-8)."),
+                }
+            }
+            _ => form.errors.add(name, "Unknown field."),
+        }
+    }
+    Ok(form)
+}
+
+/// The uploaded name without folders or control characters, for display only.
+fn safe_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_FILE_NAME_CHARS)
+        .collect();
+    if clean.trim().is_empty() {
+        "receipt".to_owned()
+    } else {
+        clean
+    }
+}
+
+/// A customer's invoices, newest first, with totals per currency.
+#[utoipa::path(
+    tag = "invoices",
+    params(("id" = i64, Path, description = "Customer id")),
+    responses(
+        (status = 200, body = InvoiceList),
+        (status = 401, response = NotSignedIn),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+    security(("session" = []), ("bearer" = []))
+)]
+#[get("/customers/{id}/invoices")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<web::Json<InvoiceList>, ApiError> {
+    let customer = CustomerId::new(id.into_inner());
+    let (invoices, totals) = state
+        .db(move |conn| {
+            crm_db::customers::find(conn, customer)?;
+            Ok((
+                rows::list_for_customer(conn, customer)?,
+                rows::totals_for_customer(conn, customer)?,
+            ))
+        })
+        .await?;
+    let totals = totals
+        .into_iter()
+        .map(|(code, minor)| {
+            let currency = Currency::parse(&code).map_err(ApiError::internal)?;
+            Ok(CurrencyTotal {
+                currency: code,
+                amount: Amount::from_minor(minor, currency).to_string(),
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    let total = i64::try_from(invoices.len()).unwrap_or(i64::MAX);
+    let items = invoices
+        .into_iter()
+        .map(InvoiceResponse::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(web::Json(InvoiceList {
+        items,
+        totals,
+        total,
+    }))
+}
+
+/// One invoice.
+#[utoipa::path(
+    tag = "invoices",
+    params(("id" = i64, Path, description = "Invoice id")),
+    responses(
+        (status = 200, body = InvoiceResponse),
+        (status = 401, response = NotSignedIn),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+    security(("session" = []), ("bearer" = []))
+)]
+#[get("/invoices/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<web::Json<InvoiceResponse>, ApiError> {
+    let id = InvoiceId::new(id.into_inner());
+    let invoice = state.db(move |conn| Ok(rows::find(conn, id)?)).await?;
+    Ok(web::Json(InvoiceResponse::try_from(invoice)?))
+}
+
+/// The receipt PDF: shown inline in a sandbox, with an `ETag`.
+#[utoipa::path(
+    tag = "invoices",
+    params(("id" = i64, Path, description = "Invoice id")),
+    responses(
+        (status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, response = NotSignedIn),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+    security(("session" = []), ("bearer" = []))
+)]
+#[get("/invoices/{id}/receipt")]
+pub async fn receipt(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = InvoiceId::new(id.into_inner());
+    let invoice = state.db(move |conn| Ok(rows::find(conn, id)?)).await?;
+    let etag = format!("\"{}\"", hex(&invoice.receipt_sha256));
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    if matches {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish());
+    }
+    let pdf = state.receipts.get(&invoice.receipt_key).await?;
+    let file_name = download_name(&invoice);
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((header::ETAG, etag))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"{file_name}\""),
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        // Shown in the app's preview frame only, with no scripts and no forms.
+        .insert_header((
+            "Content-Security-Policy",
+            "sandbox; default-src 'none'; frame-ancestors 'self'",
+        ))
+        .insert_header(("X-Frame-Options", "SAMEORIGIN"))
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+        .body(pdf))
+}
+
+/// Deletes an invoice and its receipt.
+#[utoipa::path(
+    tag = "invoices",
+    params(("id" = i64, Path, description = "Invoice id")),
+    responses(
+        (status = 204, description = "Deleted, with its receipt"),
+        (status = 401, response = NotSignedIn),
+        (status = 403, response = CsrfRejected),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+    security(("session" = []), ("bearer" = []))
+)]
+#[delete("/invoices/{id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = InvoiceId::new(id.into_inner());
+    let invoice = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let invoice = rows::delete(conn, id)?;
+                let changes =
+                    serde_json::json!({"invoice_id": invoice.id, "number": invoice.number});
+                audit::record(
+                    conn,
+                    &NewAuditEvent::for_customer(
+                        user.id,
+                        CustomerId::new(invoice.customer_id),
+                        "invoice.deleted",
+                        changes,
+                    ),
+                )?;
+                Ok::<_, diesel::result::Error>(invoice)
+            })
+            .map_err(ApiError::from)
+        })
+        .await?;
+    if let Err(error) = state.receipts.delete(&invoice.receipt_key).await {
+        tracing::error!(key = %invoice.receipt_key, %error, "receipt of a deleted invoice left in storage");
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// An ASCII file name for downloads: `invoice-<number or id>.pdf`.
+fn download_name(invoice: &Invoice) -> String {
+    let label: String = invoice
+        .number
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    if label.is_empty() {
+        format!("invoice-{}.pdf", invoice.id)
+    } else {
+        format!("invoice-{label}.pdf")
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

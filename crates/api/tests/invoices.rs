@@ -1,0 +1,415 @@
+//! Invoices with receipts through the API: upload, convert, store, read, delete, refuse.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use actix_web::http::StatusCode;
+use actix_web::test::{TestRequest, init_service};
+use diesel::prelude::*;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use support::*;
+
+const BOUNDARY: &str = "----crm-test-boundary-7MA4YWxkTrZu0gW";
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../receipts/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// A multipart body with text fields and, optionally, a file in `receipt`.
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some((file_name, bytes)) = file {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"receipt\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+fn upload(customer: i64, body: Vec<u8>) -> TestRequest {
+    TestRequest::post()
+        .uri(&format!("/api/v1/customers/{customer}/invoices"))
+        .insert_header((
+            "Content-Type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        ))
+        .set_payload(body)
+}
+
+fn stored_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+            if entry.path().is_dir() {
+                stack.push(entry.path())
+            } else {
+                found.push(entry.path())
+            }
+        }
+    }
+    found
+}
+
+fn invoice_count(db: &crm_db::test_support::TestDatabase) -> i64 {
+    crm_db::schema::invoices::table
+        .count()
+        .get_result(&mut db.connection())
+        .unwrap()
+}
+
+struct Setup<S> {
+    app: S,
+    db: crm_db::test_support::TestDatabase,
+    token: String,
+    customer: i64,
+    receipts: std::path::PathBuf,
+}
+
+async fn setup(
+    extra: &[(&str, &str)],
+) -> Setup<
+    impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+> {
+    let receipts = scratch_dir("receipts");
+    let mut vars = vec![("RECEIPTS_DIR", receipts.to_str().unwrap())];
+    vars.extend_from_slice(extra);
+    let (db, state) = fresh(&vars);
+    let app = init_service(crm_api::app(state)).await;
+    let session = setup_admin(&app).await;
+    let token = create_token(&app, &session, "uploads").await;
+    let created = send(
+        &app,
+        bearer(TestRequest::post().uri("/api/v1/customers"), &token)
+            .set_json(json!({"name": "Grace Hopper"})),
+    )
+    .await;
+    let customer = created.json["id"].as_i64().unwrap();
+    Setup {
+        app,
+        db,
+        token,
+        customer,
+        receipts,
+    }
+}
+
+#[actix_web::test]
+async fn a_jpeg_receipt_is_stored_as_a_pdf_and_served_back() {
+    let s = setup(&[]).await;
+    let body = multipart(
+        &[
+            ("amount", "1234.5"),
+            ("currency", "eur"),
+            ("number", "2026-0042"),
+            ("issued_on", "2026-11-20"),
+        ],
+        Some(("../../IMG 2043.jpg", &fixture("baseline.jpg"))),
+    );
+    let created = send(&s.app, bearer(upload(s.customer, body), &s.token)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.json["amount"], "1234.50");
+    assert_eq!(created.json["currency"], "EUR");
+    assert_eq!(created.json["issued_on"], "2026-11-20");
+    assert_eq!(created.json["receipt"]["original_type"], "image/jpeg");
+    assert_eq!(
+        created.json["receipt"]["original_name"], "IMG 2043.jpg",
+        "no folders from the client"
+    );
+    assert_eq!(created.json["receipt"]["pages"], 1);
+
+    // The stored file has a generated name, not the uploaded one.
+    let files = stored_files(&s.receipts);
+    assert_eq!(files.len(), 1);
+    assert!(!files[0].to_string_lossy().contains("IMG"), "{files:?}");
+
+    let url = created.json["receipt"]["url"].as_str().unwrap().to_owned();
+    let pdf = send(&s.app, bearer(TestRequest::get().uri(&url), &s.token)).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert_eq!(pdf.header("x-content-type-options"), Some("nosniff"));
+    assert!(
+        pdf.header("content-security-policy")
+            .unwrap()
+            .starts_with("sandbox")
+    );
+    assert_eq!(
+        pdf.header("content-disposition"),
+        Some("inline; filename=\"invoice-2026-0042.pdf\"")
+    );
+    let body = actix_web::test::call_and_read_body(
+        &s.app,
+        bearer(TestRequest::get().uri(&url), &s.token).to_request(),
+    )
+    .await;
+    assert!(body.starts_with(b"%PDF-"));
+    let sha = Sha256::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    assert_eq!(created.json["receipt"]["sha256"], sha.as_str());
+    assert_eq!(pdf.header("etag"), Some(format!("\"{sha}\"").as_str()));
+    let cached = send(
+        &s.app,
+        bearer(
+            TestRequest::get()
+                .uri(&url)
+                .insert_header(("If-None-Match", format!("\"{sha}\""))),
+            &s.token,
+        ),
+    )
+    .await;
+    assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
+}
+
+#[actix_web::test]
+async fn a_pdf_receipt_is_kept_byte_for_byte_and_totals_add_up_per_currency() {
+    let s = setup(&[("DEFAULT_CURRENCY", "EUR")]).await;
+    let plain = fixture("plain.pdf");
+    for (amount, currency) in [("10.10", None), ("0.20", None), ("1200", Some("JPY"))] {
+        let mut fields = vec![("amount", amount)];
+        if let Some(currency) = currency {
+            fields.push(("currency", currency));
+        }
+        let created = send(
+            &s.app,
+            bearer(
+                upload(s.customer, multipart(&fields, Some(("scan.pdf", &plain)))),
+                &s.token,
+            ),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    }
+    let list = send(
+        &s.app,
+        bearer(
+            TestRequest::get().uri(&format!("/api/v1/customers/{}/invoices", s.customer)),
+            &s.token,
+        ),
+    )
+    .await;
+    assert_eq!(list.json["total"], 3);
+    assert_eq!(
+        list.json["totals"],
+        json!([{"currency": "EUR", "amount": "10.30"}, {"currency": "JPY", "amount": "1200"}])
+    );
+    let url = list.json["items"][0]["receipt"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = actix_web::test::call_and_read_body(
+        &s.app,
+        bearer(TestRequest::get().uri(&url), &s.token).to_request(),
+    )
+    .await;
+    assert_eq!(body.as_ref(), plain.as_slice());
+}
+
+#[actix_web::test]
+async fn a_missing_receipt_is_a_field_error_and_nothing_is_saved() {
+    let s = setup(&[]).await;
+    let answer = send(
+        &s.app,
+        bearer(
+            upload(s.customer, multipart(&[("amount", "5")], None)),
+            &s.token,
+        ),
+    )
+    .await;
+    answer.assert_problem(422);
+    assert_eq!(
+        answer.field_errors("receipt"),
+        vec!["This field is required."]
+    );
+    assert_eq!(invoice_count(&s.db), 0);
+    assert!(stored_files(&s.receipts).is_empty());
+}
+
+#[actix_web::test]
+async fn only_pdf_jpeg_and_png_are_accepted_whatever_the_name() {
+    let s = setup(&[]).await;
+    for (name, bytes) in [
+        ("photo.gif", fixture("image.gif")),
+        ("notes.pdf", fixture("notes.txt")),
+        ("setup.pdf", fixture("program.pdf")),
+    ] {
+        let answer = send(
+            &s.app,
+            bearer(
+                upload(
+                    s.customer,
+                    multipart(&[("amount", "5")], Some((name, &bytes))),
+                ),
+                &s.token,
+            ),
+        )
+        .await;
+        answer.assert_problem(422);
+        assert_eq!(
+            answer.field_errors("receipt"),
+            vec!["Only PDF, JPEG or PNG files are allowed."],
+            "{name}"
+        );
+    }
+    let encrypted = send(
+        &s.app,
+        bearer(
+            upload(
+                s.customer,
+                multipart(
+                    &[("amount", "5")],
+                    Some(("e.pdf", &fixture("encrypted.pdf"))),
+                ),
+            ),
+            &s.token,
+        ),
+    )
+    .await;
+    assert!(encrypted.field_errors("receipt")[0].contains("encrypted"));
+    assert_eq!(invoice_count(&s.db), 0);
+    assert!(stored_files(&s.receipts).is_empty());
+}
+
+#[actix_web::test]
+async fn every_bad_field_is_reported_at_once() {
+    let s = setup(&[]).await;
+    let body = multipart(
+        &[
+            ("amount", "12,50"),
+            ("currency", "EURO"),
+            ("issued_on", "20/11/2026"),
+            ("colour", "red"),
+        ],
+        Some(("x.gif", &fixture("image.gif"))),
+    );
+    let answer = send(&s.app, bearer(upload(s.customer, body), &s.token)).await;
+    answer.assert_problem(422);
+    for field in ["currency", "issued_on", "colour", "receipt"] {
+        assert_eq!(
+            answer.field_errors(field).len(),
+            1,
+            "{field}: {}",
+            answer.text
+        );
+    }
+    let answer = send(
+        &s.app,
+        bearer(
+            upload(
+                s.customer,
+                multipart(
+                    &[("amount", "1.001"), ("currency", "USD")],
+                    Some(("r.png", &fixture("rgb.png"))),
+                ),
+            ),
+            &s.token,
+        ),
+    )
+    .await;
+    assert_eq!(
+        answer.field_errors("amount"),
+        vec!["USD amounts have at most 2 decimal places."]
+    );
+    assert!(stored_files(&s.receipts).is_empty());
+}
+
+#[actix_web::test]
+async fn uploads_over_the_limit_are_refused_with_413() {
+    let s = setup(&[("MAX_UPLOAD_BYTES", "1000")]).await;
+    let big = fixture("plain.pdf");
+    assert!(big.len() > 1000);
+    let answer = send(
+        &s.app,
+        bearer(
+            upload(
+                s.customer,
+                multipart(&[("amount", "5")], Some(("big.pdf", &big))),
+            ),
+            &s.token,
+        ),
+    )
+    .await;
+    answer.assert_problem(413);
+    assert_eq!(invoice_count(&s.db), 0);
+    assert!(stored_files(&s.receipts).is_empty());
+}
+
+#[actix_web::test]
+async fn uploads_must_be_multipart_for_a_known_customer() {
+    let s = setup(&[]).await;
+    let json_body = bearer(
+        TestRequest::post().uri(&format!("/api/v1/customers/{}/invoices", s.customer)),
+        &s.token,
+    )
+    .set_json(json!({"amount": "5"}));
+    send(&s.app, json_body).await.assert_problem(415);
+    let body = multipart(&[("amount", "5")], Some(("r.png", &fixture("rgb.png"))));
+    send(&s.app, bearer(upload(999_999, body), &s.token))
+        .await
+        .assert_problem(404);
+    send(
+        &s.app,
+        bearer(
+            TestRequest::get().uri("/api/v1/invoices/999999/receipt"),
+            &s.token,
+        ),
+    )
+    .await
+    .assert_problem(404);
+}
+
+#[actix_web::test]
+async fn deleting_an_invoice_deletes_its_receipt() {
+    let s = setup(&[]).await;
+    let created = send(
+        &s.app,
+        bearer(
+            upload(
+                s.customer,
+                multipart(&[("amount", "5")], Some(("r.png", &fixture("rgba.png")))),
+            ),
+            &s.token,
+        ),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(stored_files(&s.receipts).len(), 1);
+    let uri = format!("/api/v1/invoices/{}", created.json["id"]);
+    let deleted = send(&s.app, bearer(TestRequest::delete().uri(&uri), &s.token)).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert!(stored_files(&s.receipts).is_empty());
+    send(&s.app, bearer(TestRequest::get().uri(&uri), &s.token))
+        .await
+        .assert_problem(404);
+    let activity = send(
+        &s.app,
+        bearer(
+            TestRequest::get().uri(&format!("/api/v1/customers/{}/activity", s.customer)),
+            &s.token,
+        ),
+    )
+    .await;
+    assert_eq!(activity.json["items"][0]["action"], "invoice.deleted");
+    assert_eq!(activity.json["items"][1]["action"], "invoice.created");
+}

@@ -1,0 +1,106 @@
+//! Invoices and their receipts' metadata (the PDFs themselves live in the object store).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use crm_domain::{CustomerId, InvoiceId};
+use diesel::prelude::*;
+
+use crate::schema::invoices;
+
+/// A row of `invoices`.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = invoices, check_for_backend(diesel::pg::Pg))]
+pub struct Invoice {
+    pub id: i64,
+    pub customer_id: i64,
+    pub number: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub issued_on: NaiveDate,
+    pub notes: String,
+    pub receipt_key: String,
+    pub receipt_sha256: Vec<u8>,
+    pub receipt_size: i64,
+    pub receipt_pages: i32,
+    pub receipt_original_name: String,
+    pub receipt_original_type: String,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An invoice to insert; its receipt is already stored under `receipt_key`.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = invoices)]
+pub struct NewInvoice<'a> {
+    pub customer_id: i64,
+    pub number: &'a str,
+    pub amount_minor: i64,
+    pub currency: &'a str,
+    pub issued_on: NaiveDate,
+    pub notes: &'a str,
+    pub receipt_key: &'a str,
+    pub receipt_sha256: &'a [u8],
+    pub receipt_size: i64,
+    pub receipt_pages: i32,
+    pub receipt_original_name: &'a str,
+    pub receipt_original_type: &'a str,
+    pub created_by: Option<i64>,
+}
+
+/// Inserts an invoice.
+pub fn insert(conn: &mut PgConnection, new: &NewInvoice<'_>) -> QueryResult<Invoice> {
+    diesel::insert_into(invoices::table)
+        .values(new)
+        .returning(Invoice::as_returning())
+        .get_result(conn)
+}
+
+/// The invoice with this id.
+pub fn find(conn: &mut PgConnection, id: InvoiceId) -> QueryResult<Invoice> {
+    invoices::table
+        .find(id.get())
+        .select(Invoice::as_select())
+        .first(conn)
+}
+
+/// A customer's invoices, newest issue date first.
+pub fn list_for_customer(
+    conn: &mut PgConnection,
+    customer: CustomerId,
+) -> QueryResult<Vec<Invoice>> {
+    invoices::table
+        .filter(invoices::customer_id.eq(customer.get()))
+        .order((invoices::issued_on.desc(), invoices::id.desc()))
+        .select(Invoice::as_select())
+        .load(conn)
+}
+
+/// A customer's totals per currency, in minor units, by currency code.
+pub fn totals_for_customer(
+    conn: &mut PgConnection,
+    customer: CustomerId,
+) -> QueryResult<Vec<(String, i64)>> {
+    use diesel::sql_types::{BigInt, Nullable};
+    // sum(bigint) is numeric in PostgreSQL; totals stay far below i64's range (amounts are
+    // capped at 10^12 major units), so cast back to bigint rather than pulling in a decimal type.
+    let rows: Vec<(String, Option<i64>)> = invoices::table
+        .filter(invoices::customer_id.eq(customer.get()))
+        .group_by(invoices::currency)
+        .order(invoices::currency.asc())
+        .select((
+            invoices::currency,
+            diesel::dsl::sql::<Nullable<BigInt>>("sum(amount_minor)::bigint"),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(currency, total)| (currency, total.unwrap_or(0)))
+        .collect())
+}
+
+/// Deletes an invoice; returns it, so its receipt can be removed from storage.
+pub fn delete(conn: &mut PgConnection, id: InvoiceId) -> QueryResult<Invoice> {
+    diesel::delete(invoices::table.find(id.get()))
+        .returning(Invoice::as_returning())
+        .get_result(conn)
+}
