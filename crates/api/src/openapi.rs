@@ -62,6 +62,8 @@ pub struct ApiDoc;
     invoices::list,
     invoices::get,
     invoices::receipt,
+    invoices::update,
+    invoices::replace_receipt,
     invoices::remove,
 ))]
 #[derive(Debug)]

@@ -413,3 +413,141 @@ async fn deleting_an_invoice_deletes_its_receipt() {
     assert_eq!(activity.json["items"][0]["action"], "invoice.deleted");
     assert_eq!(activity.json["items"][1]["action"], "invoice.created");
 }
+
+#[actix_web::test]
+async fn invoice_fields_can_be_edited_with_the_same_rules() {
+    let s = setup(&[]).await;
+    let created = send(
+        &s.app,
+        bearer(
+            upload(
+                s.customer,
+                multipart(
+                    &[("amount", "5"), ("currency", "USD")],
+                    Some(("r.png", &fixture("rgb.png"))),
+                ),
+            ),
+            &s.token,
+        ),
+    )
+    .await;
+    let uri = format!("/api/v1/invoices/{}", created.json["id"]);
+    let edit =
+        |body: serde_json::Value| bearer(TestRequest::patch().uri(&uri), &s.token).set_json(body);
+
+    let updated = send(&s.app, edit(json!({"amount": "99.90", "number": "A-1", "issued_on": "2026-01-31", "notes": "Paid by card."}))).await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
+    assert_eq!(
+        (
+            updated.json["amount"].as_str(),
+            updated.json["number"].as_str()
+        ),
+        (Some("99.90"), Some("A-1"))
+    );
+    assert_eq!(
+        updated.json["receipt"], created.json["receipt"],
+        "the receipt is untouched"
+    );
+
+    let currency_alone = send(&s.app, edit(json!({"currency": "JPY"}))).await;
+    assert_eq!(
+        currency_alone.field_errors("amount"),
+        vec!["Give the amount again when changing the currency."]
+    );
+    let yen = send(&s.app, edit(json!({"currency": "JPY", "amount": "1200"}))).await;
+    assert_eq!(
+        (yen.json["amount"].as_str(), yen.json["currency"].as_str()),
+        (Some("1200"), Some("JPY"))
+    );
+
+    let bad = send(
+        &s.app,
+        edit(json!({"amount": "-1", "issued_on": "yesterday", "paid": true})),
+    )
+    .await;
+    bad.assert_problem(422);
+    assert_eq!(bad.field_errors("paid"), vec!["Unknown field."]);
+    let bad = send(
+        &s.app,
+        edit(json!({"amount": "-1", "issued_on": "yesterday"})),
+    )
+    .await;
+    assert_eq!(bad.field_errors("amount"), vec!["Must not be negative."]);
+    assert_eq!(
+        bad.field_errors("issued_on"),
+        vec!["Enter a date as YYYY-MM-DD."]
+    );
+    let read = send(&s.app, bearer(TestRequest::get().uri(&uri), &s.token)).await;
+    assert_eq!(
+        read.json["amount"], "1200",
+        "a refused edit changes nothing"
+    );
+}
+
+#[actix_web::test]
+async fn replacing_a_receipt_stores_the_new_pdf_and_removes_the_old_one() {
+    let s = setup(&[]).await;
+    let created = send(
+        &s.app,
+        bearer(
+            upload(
+                s.customer,
+                multipart(&[("amount", "5")], Some(("first.png", &fixture("rgb.png")))),
+            ),
+            &s.token,
+        ),
+    )
+    .await;
+    let old_files = stored_files(&s.receipts);
+    let uri = format!("/api/v1/invoices/{}/receipt", created.json["id"]);
+    let put = |body: Vec<u8>| {
+        bearer(TestRequest::put().uri(&uri), &s.token)
+            .insert_header((
+                "Content-Type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            ))
+            .set_payload(body)
+    };
+
+    let refused = send(
+        &s.app,
+        put(multipart(&[], Some(("x.gif", &fixture("image.gif"))))),
+    )
+    .await;
+    assert_eq!(
+        refused.field_errors("receipt"),
+        vec!["Only PDF, JPEG or PNG files are allowed."]
+    );
+    assert_eq!(
+        stored_files(&s.receipts),
+        old_files,
+        "a refused file changes nothing"
+    );
+
+    let replaced = send(
+        &s.app,
+        put(multipart(
+            &[],
+            Some(("second.jpg", &fixture("progressive.jpg"))),
+        )),
+    )
+    .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.text);
+    assert_eq!(replaced.json["receipt"]["original_name"], "second.jpg");
+    assert_ne!(
+        replaced.json["receipt"]["sha256"],
+        created.json["receipt"]["sha256"]
+    );
+    let files = stored_files(&s.receipts);
+    assert_eq!(files.len(), 1);
+    assert_ne!(files, old_files, "the old PDF is gone");
+    let body = actix_web::test::call_and_read_body(
+        &s.app,
+        bearer(TestRequest::get().uri(&uri), &s.token).to_request(),
+    )
+    .await;
+    assert!(
+        body.windows(4).any(|w| w == b"/DCT"),
+        "the new receipt is the JPEG's PDF"
+    );
+}

@@ -104,3 +104,62 @@ pub fn delete(conn: &mut PgConnection, id: InvoiceId) -> QueryResult<Invoice> {
         .returning(Invoice::as_returning())
         .get_result(conn)
 }
+
+/// Changes to an invoice's fields; `None` leaves a column alone.
+#[derive(Debug, Clone, Default, PartialEq, AsChangeset)]
+#[diesel(table_name = invoices)]
+pub struct InvoiceChanges {
+    pub number: Option<String>,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub issued_on: Option<NaiveDate>,
+    pub notes: Option<String>,
+}
+
+/// The receipt columns, for replacing an invoice's receipt.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = invoices)]
+pub struct ReceiptColumns<'a> {
+    pub receipt_key: &'a str,
+    pub receipt_sha256: &'a [u8],
+    pub receipt_size: i64,
+    pub receipt_pages: i32,
+    pub receipt_original_name: &'a str,
+    pub receipt_original_type: &'a str,
+}
+
+/// The invoice with this id, locked until the transaction ends.
+pub fn find_for_update(conn: &mut PgConnection, id: InvoiceId) -> QueryResult<Invoice> {
+    invoices::table
+        .find(id.get())
+        .select(Invoice::as_select())
+        .for_update()
+        .first(conn)
+}
+
+/// Applies `changes`; with none it returns the row as it is.
+pub fn update(
+    conn: &mut PgConnection,
+    id: InvoiceId,
+    changes: &InvoiceChanges,
+) -> QueryResult<Invoice> {
+    if *changes == InvoiceChanges::default() {
+        return find(conn, id);
+    }
+    diesel::update(invoices::table.find(id.get()))
+        .set(changes)
+        .returning(Invoice::as_returning())
+        .get_result(conn)
+}
+
+/// Points the invoice at a new receipt.
+pub fn replace_receipt(
+    conn: &mut PgConnection,
+    id: InvoiceId,
+    receipt: &ReceiptColumns<'_>,
+) -> QueryResult<Invoice> {
+    diesel::update(invoices::table.find(id.get()))
+        .set(receipt)
+        .returning(Invoice::as_returning())
+        .get_result(conn)
+}

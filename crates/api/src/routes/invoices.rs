@@ -2,11 +2,12 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_db::audit::{self, NewAuditEvent};
-use crm_db::invoices::{self as rows, Invoice, NewInvoice};
+use crm_db::invoices::{self as rows, Invoice, InvoiceChanges, NewInvoice, ReceiptColumns};
 use crm_domain::{Amount, Currency, CustomerId, FieldErrors, InvoiceId, Notes, REQUIRED};
+use crm_receipts::{ReceiptError, SourceKind};
 use diesel::Connection;
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -18,6 +19,7 @@ use crate::error::responses::{
     CsrfRejected, InvalidInput, Malformed, NotFound, NotSignedIn, Unavailable,
 };
 use crate::error::{ApiError, Problem};
+use crate::extract::JsonBody;
 use crate::state::AppState;
 use crate::storage::ReceiptStore;
 
@@ -206,18 +208,9 @@ pub async fn create(
     };
     // Converted even when other fields are wrong, so every problem is reported at once.
     let converted = match upload {
-        Some((name, bytes)) => {
-            let limits = state.config.receipt_limits;
-            let result = web::block(move || {
-                crm_receipts::convert_to_pdf(&bytes, &limits)
-                    .map(|done| (done.pdf.into_owned(), done.source, done.pages))
-            })
-            .await
-            .map_err(ApiError::internal)?;
-            errors
-                .check("receipt", result)
-                .map(|converted| (name, converted))
-        }
+        Some((name, bytes)) => errors
+            .check("receipt", convert(&state, bytes).await?)
+            .map(|converted| (name, converted)),
         None => None,
     };
     let (
@@ -231,11 +224,8 @@ pub async fn create(
         return Err(errors.into());
     };
 
-    let key = ReceiptStore::new_key();
-    let sha256 = Sha256::digest(&pdf).to_vec();
-    let size = i64::try_from(pdf.len()).map_err(ApiError::internal)?;
-    state.receipts.put(&key, pdf).await?;
-    let stored_key = key.clone();
+    let stored = store_receipt(&state, original_name, pdf, source, pages).await?;
+    let key = stored.key.clone();
     let inserted = state
         .db(move |conn| {
             conn.transaction(|conn| {
@@ -248,12 +238,12 @@ pub async fn create(
                         currency: amount.currency().code(),
                         issued_on,
                         notes: notes.as_str(),
-                        receipt_key: &stored_key,
-                        receipt_sha256: &sha256,
-                        receipt_size: size,
-                        receipt_pages: i32::try_from(pages).unwrap_or(i32::MAX),
-                        receipt_original_name: &original_name,
-                        receipt_original_type: source.media_type(),
+                        receipt_key: &stored.key,
+                        receipt_sha256: &stored.sha256,
+                        receipt_size: stored.size,
+                        receipt_pages: stored.pages,
+                        receipt_original_name: &stored.original_name,
+                        receipt_original_type: stored.original_type,
                         created_by: Some(user.id.get()),
                     },
                 )?;
@@ -273,16 +263,64 @@ pub async fn create(
     let invoice = match inserted {
         Ok(invoice) => invoice,
         Err(error) => {
-            // No row: no file either.
-            if let Err(cleanup) = state.receipts.delete(&key).await {
-                tracing::error!(%key, error = %cleanup, "could not remove the receipt of a failed insert");
-            }
+            forget_receipt(&state, &key).await;
             return Err(error);
         }
     };
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/invoices/{}", invoice.id)))
         .json(InvoiceResponse::try_from(invoice)?))
+}
+
+/// The upload turned into a PDF, off the async workers: `(pdf, what was uploaded, pages)`.
+async fn convert(
+    state: &AppState,
+    bytes: Vec<u8>,
+) -> Result<Result<(Vec<u8>, SourceKind, u32), ReceiptError>, ApiError> {
+    let limits = state.config.receipt_limits;
+    web::block(move || {
+        crm_receipts::convert_to_pdf(&bytes, &limits)
+            .map(|done| (done.pdf.into_owned(), done.source, done.pages))
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
+/// A receipt in the store, with what its row records.
+struct StoredReceipt {
+    key: String,
+    sha256: Vec<u8>,
+    size: i64,
+    pages: i32,
+    original_name: String,
+    original_type: &'static str,
+}
+
+/// Puts a converted receipt in the store under a fresh key.
+async fn store_receipt(
+    state: &AppState,
+    original_name: String,
+    pdf: Vec<u8>,
+    source: SourceKind,
+    pages: u32,
+) -> Result<StoredReceipt, ApiError> {
+    let stored = StoredReceipt {
+        key: ReceiptStore::new_key(),
+        sha256: Sha256::digest(&pdf).to_vec(),
+        size: i64::try_from(pdf.len()).map_err(ApiError::internal)?,
+        pages: i32::try_from(pages).unwrap_or(i32::MAX),
+        original_name,
+        original_type: source.media_type(),
+    };
+    state.receipts.put(&stored.key, pdf).await?;
+    Ok(stored)
+}
+
+/// Removes a stored receipt whose row was not written (or no longer points to it).
+async fn forget_receipt(state: &AppState, key: &str) {
+    if let Err(error) = state.receipts.delete(key).await {
+        tracing::error!(%key, %error, "could not remove a receipt from storage");
+    }
 }
 
 /// What a multipart form held: its text fields, the receipt (name and bytes), and the
@@ -566,9 +604,7 @@ pub async fn remove(
             .map_err(ApiError::from)
         })
         .await?;
-    if let Err(error) = state.receipts.delete(&invoice.receipt_key).await {
-        tracing::error!(key = %invoice.receipt_key, %error, "receipt of a deleted invoice left in storage");
-    }
+    forget_receipt(&state, &invoice.receipt_key).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -588,4 +624,221 @@ fn download_name(invoice: &Invoice) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Changes to an invoice's fields; those left out stay as they are.
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "99.90", "notes": "Paid by card."}))]
+pub struct UpdateInvoiceRequest {
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub number: Option<String>,
+    /// Exact decimal as a string; required when the currency changes.
+    #[serde(default)]
+    pub amount: Option<String>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub issued_on: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// Changes an invoice's fields (not its receipt: `PUT …/receipt` replaces that).
+#[utoipa::path(
+    tag = "invoices",
+    params(("id" = i64, Path, description = "Invoice id")),
+    request_body = UpdateInvoiceRequest,
+    responses(
+        (status = 200, body = InvoiceResponse),
+        (status = 400, response = Malformed),
+        (status = 401, response = NotSignedIn),
+        (status = 403, response = CsrfRejected),
+        (status = 404, response = NotFound),
+        (status = 422, response = InvalidInput),
+        (status = 503, response = Unavailable),
+    ),
+    security(("session" = []), ("bearer" = []))
+)]
+#[patch("/invoices/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    JsonBody(body): JsonBody<UpdateInvoiceRequest>,
+) -> Result<web::Json<InvoiceResponse>, ApiError> {
+    let id = InvoiceId::new(id.into_inner());
+    let invoice = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let before = rows::find_for_update(conn, id)?;
+                let changes = parse_changes(&body, &before)?;
+                let after = rows::update(conn, id, &changes)?;
+                if changes != InvoiceChanges::default() {
+                    let event = NewAuditEvent::for_customer(
+                        user.id,
+                        CustomerId::new(after.customer_id),
+                        "invoice.updated",
+                        serde_json::json!({"invoice_id": after.id, "number": after.number}),
+                    );
+                    audit::record(conn, &event)?;
+                }
+                Ok(after)
+            })
+        })
+        .await?;
+    Ok(web::Json(InvoiceResponse::try_from(invoice)?))
+}
+
+/// Turns a PATCH body into column changes, or every field's error.
+fn parse_changes(
+    body: &UpdateInvoiceRequest,
+    current: &Invoice,
+) -> Result<InvoiceChanges, ApiError> {
+    let mut errors = FieldErrors::new();
+    let mut changes = InvoiceChanges::default();
+    let currency = match body.currency.as_deref() {
+        Some(code) => errors.check("currency", Currency::parse(code)),
+        None => Currency::parse(&current.currency).ok(),
+    };
+    let currency_changed = currency.is_some_and(|c| c.code() != current.currency);
+    match (body.amount.as_deref(), currency) {
+        (Some(text), Some(currency)) => {
+            changes.amount_minor = errors
+                .check("amount", Amount::parse(text, currency))
+                .map(|a| a.minor())
+        }
+        (None, Some(_)) if currency_changed => errors.add(
+            "amount",
+            "Give the amount again when changing the currency.",
+        ),
+        _ => {}
+    }
+    if currency_changed {
+        changes.currency = currency.map(|c| c.code().to_owned());
+    }
+    if let Some(number) = &body.number {
+        if number.trim().chars().count() > MAX_NUMBER_CHARS {
+            errors.add(
+                "number",
+                format!("Must be at most {MAX_NUMBER_CHARS} characters."),
+            );
+        }
+        changes.number = Some(number.trim().to_owned());
+    }
+    if let Some(date) = &body.issued_on {
+        changes.issued_on = errors.check(
+            "issued_on",
+            NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+                .map_err(|_| "Enter a date as YYYY-MM-DD."),
+        );
+    }
+    if let Some(notes) = &body.notes {
+        changes.notes = errors
+            .check("notes", Notes::parse(notes))
+            .map(Notes::into_inner);
+    }
+    errors.into_result(|| changes).map_err(ApiError::from)
+}
+
+/// Replaces an invoice's receipt (`multipart/form-data` with the file in `receipt`); the old
+/// PDF is deleted once the new one is recorded.
+#[utoipa::path(
+    tag = "invoices",
+    params(("id" = i64, Path, description = "Invoice id")),
+    request_body(content = ReceiptUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, body = InvoiceResponse),
+        (status = 400, response = Malformed),
+        (status = 401, response = NotSignedIn),
+        (status = 403, response = CsrfRejected),
+        (status = 404, response = NotFound),
+        (status = 413, description = "The upload is larger than MAX_UPLOAD_BYTES", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not multipart/form-data", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = InvalidInput),
+        (status = 503, response = Unavailable),
+    ),
+    security(("session" = []), ("bearer" = []))
+)]
+#[put("/invoices/{id}/receipt")]
+pub async fn replace_receipt(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    payload: web::Payload,
+) -> Result<web::Json<InvoiceResponse>, ApiError> {
+    let id = InvoiceId::new(id.into_inner());
+    state.db(move |conn| Ok(rows::find(conn, id)?)).await?;
+    let mut form = read_form(&req, payload, state.config.max_upload_bytes).await?;
+    let mut errors = std::mem::take(&mut form.errors);
+    for (name, _) in &form.texts {
+        errors.add(
+            name.clone(),
+            "Unknown field: only the receipt can be replaced here.",
+        );
+    }
+    let converted = match form.receipt.take() {
+        Some((name, bytes)) => errors
+            .check("receipt", convert(&state, bytes).await?)
+            .map(|c| (name, c)),
+        None => {
+            errors.add("receipt", REQUIRED);
+            None
+        }
+    };
+    let (Some((name, (pdf, source, pages))), true) = (converted, errors.is_empty()) else {
+        return Err(errors.into());
+    };
+    let stored = store_receipt(&state, name, pdf, source, pages).await?;
+    let new_key = stored.key.clone();
+    let replaced = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let before = rows::find_for_update(conn, id)?;
+                let after = rows::replace_receipt(
+                    conn,
+                    id,
+                    &ReceiptColumns {
+                        receipt_key: &stored.key,
+                        receipt_sha256: &stored.sha256,
+                        receipt_size: stored.size,
+                        receipt_pages: stored.pages,
+                        receipt_original_name: &stored.original_name,
+                        receipt_original_type: stored.original_type,
+                    },
+                )?;
+                let event = NewAuditEvent::for_customer(
+                    user.id,
+                    CustomerId::new(after.customer_id),
+                    "invoice.receipt_replaced",
+                    serde_json::json!({"invoice_id": after.id, "original_name": after.receipt_original_name}),
+                );
+                audit::record(conn, &event)?;
+                Ok::<_, diesel::result::Error>((before.receipt_key, after))
+            })
+            .map_err(ApiError::from)
+        })
+        .await;
+    match replaced {
+        Ok((old_key, invoice)) => {
+            forget_receipt(&state, &old_key).await;
+            Ok(web::Json(InvoiceResponse::try_from(invoice)?))
+        }
+        Err(error) => {
+            forget_receipt(&state, &new_key).await;
+            Err(error)
+        }
+    }
+}
+
+/// The multipart form that replaces a receipt (for the OpenAPI description).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ReceiptUpload {
+    /// PDF, JPEG or PNG; images become PDFs.
+    #[schema(value_type = String, format = Binary)]
+    receipt: Vec<u8>,
 }

@@ -38,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(invoices::list)
                 .service(invoices::get)
                 .service(invoices::receipt)
+                .service(invoices::update)
+                .service(invoices::replace_receipt)
                 .service(invoices::remove),
         );
 }
