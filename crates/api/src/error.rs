@@ -297,6 +297,16 @@ pub mod responses {
     #[response(content_type = "application/problem+json")]
     pub struct InvalidInput(pub Problem);
 
+    /// The upload is larger than `MAX_UPLOAD_BYTES`.
+    #[derive(Debug, ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct UploadTooLarge(pub Problem);
+
+    /// The body is not `multipart/form-data`.
+    #[derive(Debug, ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct NotMultipart(pub Problem);
+
     /// PostgreSQL is unreachable; retry after `Retry-After` seconds.
     #[derive(Debug, ToResponse)]
     #[response(content_type = "application/problem+json")]

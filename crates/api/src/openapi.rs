@@ -5,7 +5,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
 use crate::error::responses::{
-    CsrfRejected, InvalidInput, Malformed, NotFound, NotSignedIn, Unavailable,
+    CsrfRejected, InvalidInput, Malformed, NotFound, NotMultipart, NotSignedIn, Unavailable,
+    UploadTooLarge,
 };
 use crate::routes::{auth, customers, health, invoices, setup, tokens};
 
@@ -25,7 +26,7 @@ use crate::routes::{auth, customers, health, invoices, setup, tokens};
     nest((path = "/api/v1", api = V1)),
     components(
         schemas(Problem),
-        responses(Malformed, NotSignedIn, CsrfRejected, NotFound, InvalidInput, Unavailable)
+        responses(Malformed, NotSignedIn, CsrfRejected, NotFound, InvalidInput, Unavailable, UploadTooLarge, NotMultipart)
     ),
     modifiers(&SecuritySchemes),
     tags(

@@ -16,7 +16,8 @@ use utoipa::ToSchema;
 
 use crate::auth::CurrentUser;
 use crate::error::responses::{
-    CsrfRejected, InvalidInput, Malformed, NotFound, NotSignedIn, Unavailable,
+    CsrfRejected, InvalidInput, Malformed, NotFound, NotMultipart, NotSignedIn, Unavailable,
+    UploadTooLarge,
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
@@ -142,8 +143,8 @@ const MAX_FILE_NAME_CHARS: usize = 255;
         (status = 403, response = CsrfRejected),
         (status = 404, response = NotFound),
         (status = 409, description = "The customer is archived", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The upload is larger than MAX_UPLOAD_BYTES", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not multipart/form-data", body = Problem, content_type = "application/problem+json"),
+        (status = 413, response = UploadTooLarge),
+        (status = 415, response = NotMultipart),
         (status = 422, response = InvalidInput),
         (status = 503, response = Unavailable),
     ),
@@ -755,8 +756,8 @@ fn parse_changes(
         (status = 401, response = NotSignedIn),
         (status = 403, response = CsrfRejected),
         (status = 404, response = NotFound),
-        (status = 413, description = "The upload is larger than MAX_UPLOAD_BYTES", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not multipart/form-data", body = Problem, content_type = "application/problem+json"),
+        (status = 413, response = UploadTooLarge),
+        (status = 415, response = NotMultipart),
         (status = 422, response = InvalidInput),
         (status = 503, response = Unavailable),
     ),
