@@ -89,8 +89,13 @@ async fn call(method: Method, path: &str, body: Option<String>) -> Result<String
     if (200..300).contains(&status) {
         return Ok(text);
     }
-    let problem: Option<ProblemBody> = serde_json::from_str(&text).ok();
-    Err(match (status, problem) {
+    Err(problem_of(status, &text, path))
+}
+
+/// The error for a non-2xx answer, from its problem body when there is one.
+fn problem_of(status: u16, text: &str, path: &str) -> ApiError {
+    let problem: Option<ProblemBody> = serde_json::from_str(text).ok();
+    match (status, problem) {
         (401, _) if path != "/auth/login" => {
             ON_UNAUTHORIZED.with(|slot| {
                 if let Some(handler) = slot.borrow().as_ref() {
@@ -117,7 +122,7 @@ async fn call(method: Method, path: &str, body: Option<String>) -> Result<String
             status,
             message: format!("The server answered {status}; try again shortly."),
         },
-    })
+    }
 }
 
 fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
@@ -168,4 +173,48 @@ pub fn query_value(value: &str) -> String {
         }
     }
     out
+}
+
+/// `POST /api/v1{path}` with a multipart form, reporting upload progress (0.0 to 1.0): large
+/// photos over slow links take a while, and `fetch` can't tell how far an upload has got.
+pub async fn upload<T: DeserializeOwned>(
+    path: &str,
+    form: &web_sys::FormData,
+    on_progress: impl Fn(f64) + 'static,
+) -> Result<T, ApiError> {
+    use wasm_bindgen::closure::Closure;
+
+    let xhr = web_sys::XmlHttpRequest::new().map_err(|_| ApiError::Network)?;
+    xhr.open("POST", &format!("/api/v1{path}"))
+        .map_err(|_| ApiError::Network)?;
+    let _ = xhr.set_request_header("Accept", "application/json");
+    if let Some(token) = csrf_token() {
+        let _ = xhr.set_request_header("X-CSRF-Token", &token);
+    }
+    if let Ok(upload) = xhr.upload() {
+        let progress =
+            Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
+                if ev.length_computable() && ev.total() > 0.0 {
+                    on_progress(ev.loaded() / ev.total());
+                }
+            });
+        upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+        progress.forget();
+    }
+    let done = js_sys::Promise::new(&mut |resolve, reject| {
+        xhr.set_onload(Some(&resolve));
+        xhr.set_onerror(Some(&reject));
+        xhr.set_onabort(Some(&reject));
+    });
+    xhr.send_with_opt_form_data(Some(form))
+        .map_err(|_| ApiError::Network)?;
+    wasm_bindgen_futures::JsFuture::from(done)
+        .await
+        .map_err(|_| ApiError::Network)?;
+    let status = xhr.status().map_err(|_| ApiError::Network)?;
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    if (200..300).contains(&status) {
+        return parse(&text);
+    }
+    Err(problem_of(status, &text, path))
 }

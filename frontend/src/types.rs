@@ -107,3 +107,37 @@ pub struct CreatedToken {
     pub name: String,
     pub token: String,
 }
+
+/// The stored receipt of an invoice.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ReceiptInfo {
+    pub url: String,
+    pub pages: i32,
+    pub original_name: String,
+}
+
+/// An invoice.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Invoice {
+    pub id: i64,
+    pub number: String,
+    pub amount: String,
+    pub currency: String,
+    pub issued_on: String,
+    pub notes: String,
+    pub receipt: ReceiptInfo,
+}
+
+/// A currency's total.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CurrencyTotal {
+    pub currency: String,
+    pub amount: String,
+}
+
+/// A customer's invoices with totals.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct InvoiceList {
+    pub items: Vec<Invoice>,
+    pub totals: Vec<CurrencyTotal>,
+}

@@ -232,3 +232,55 @@ test("when the server stops, the form keeps what was typed and says so", async (
     await s.done("network-failure");
   }
 });
+
+test("an invoice with a photo receipt is uploaded, listed, previewed and deleted", async () => {
+  const s = await signedIn();
+  try {
+    const { page } = s;
+    const fixtures = new URL("../../crates/receipts/tests/fixtures/", import.meta.url).pathname;
+    await page.getByRole("button", { name: "Add customer" }).click();
+    await page.getByRole("dialog").getByLabel("Name *").fill("Grace Hopper");
+    await page.getByRole("dialog").getByRole("button", { name: "Save" }).click();
+    await page.getByRole("heading", { name: "Grace Hopper" }).waitFor();
+
+    await page.getByRole("button", { name: "Add invoice" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.locator("#field-amount.is-invalid").waitFor();
+    await dialog.locator("#field-receipt.is-invalid").waitFor();
+
+    // A GIF passes the browser's check (a file is chosen) and is refused by the server, by content.
+    await dialog.getByLabel("Amount").fill("1234.5");
+    await dialog.getByLabel("Currency").fill("EUR");
+    await dialog.locator("#field-receipt").setInputFiles(`${fixtures}image.gif`);
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.locator("#field-receipt-error", { hasText: "Only PDF, JPEG or PNG files are allowed." }).waitFor();
+    assert.equal(await dialog.getByLabel("Amount").inputValue(), "1234.5", "what was typed is kept");
+
+    await dialog.locator("#field-receipt").setInputFiles(`${fixtures}exif-rotated.jpg`);
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await toast(page, "Invoice added: 1234.50 EUR").waitFor();
+    const table = page.locator("#invoices-table");
+    await table.getByText("1234.50 EUR").waitFor();
+    await page.getByText("Totals: 1234.50 EUR").waitFor();
+
+    await table.getByRole("button", { name: "View" }).click();
+    const preview = page.getByRole("dialog");
+    await preview.locator("iframe[title='Receipt preview']").waitFor();
+    const pdf = await page.evaluate(async () => {
+      const src = document.querySelector("iframe[title='Receipt preview']").getAttribute("src");
+      const response = await fetch(src);
+      return { type: response.headers.get("content-type"), start: (await response.text()).slice(0, 5) };
+    });
+    assert.deepEqual(pdf, { type: "application/pdf", start: "%PDF-" });
+    await preview.getByRole("button", { name: "Close" }).click();
+    await preview.waitFor({ state: "detached" });
+
+    page.once("dialog", (d) => d.accept());
+    await table.getByRole("button", { name: "Delete" }).click();
+    await toast(page, "Invoice deleted").waitFor();
+    await page.getByText("No invoices yet.").waitFor();
+  } finally {
+    await s.done("invoice-upload");
+  }
+});

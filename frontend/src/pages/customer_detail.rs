@@ -6,6 +6,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api;
 use crate::pages::customer_form::CustomerFormModal;
+use crate::pages::invoices::InvoicesSection;
 use crate::pages::local_time;
 use crate::state::use_toasts;
 use crate::types::{ActivityPage, Customer};
@@ -36,7 +37,13 @@ pub fn CustomerDetailPage() -> impl IntoView {
         <p><A href="/">"\u{2190} Customers"</A></p>
         <Transition fallback=|| view! { <p class="text-muted" role="status">"Loading…"</p> }>
             {move || customer.get().map(|result| match result {
-                Ok(c) => view! { <CustomerCard customer=c reload=reload/> }.into_any(),
+                Ok(c) => {
+                    let (customer_id, archived) = (c.id, c.archived_at.is_some());
+                    view! {
+                        <CustomerCard customer=c reload=reload/>
+                        <InvoicesSection customer_id=customer_id archived=archived/>
+                    }.into_any()
+                }
                 Err(error) => view! { <div class="alert alert-warning" role="alert">{error.message()}</div> }.into_any(),
             })}
         </Transition>

@@ -3,6 +3,7 @@
 pub mod customer_detail;
 pub mod customer_form;
 pub mod customers;
+pub mod invoices;
 pub mod settings;
 pub mod sign_in;
 
