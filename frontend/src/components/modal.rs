@@ -59,6 +59,7 @@ pub fn Modal(
             let _ = element.focus();
         }
     });
+    focus_first_control();
     let on_keydown = move |ev: web_sys::KeyboardEvent| match ev.key().as_str() {
         "Escape" => on_close.run(()),
         "Tab" => keep_focus_inside(&ev),
@@ -83,14 +84,18 @@ pub fn Modal(
     }
 }
 
-/// Focuses the first input of the open dialog, so keyboard users can type at once.
-pub fn focus_first_input() {
+/// Focuses the open dialog's first input (so keyboard users can type at once), or else its
+/// first control, so Escape and Tab work at once.
+fn focus_first_control() {
     request_animation_frame(|| {
-        let element = document()
-            .query_selector(".modal input, .modal textarea")
-            .ok()
-            .flatten()
-            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+        let find = |selector: &str| {
+            document()
+                .query_selector(selector)
+                .ok()
+                .flatten()
+                .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+        };
+        let element = find(".modal input, .modal textarea").or_else(|| find(".modal button"));
         if let Some(element) = element {
             let _ = element.focus();
         }

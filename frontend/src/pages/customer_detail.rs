@@ -155,6 +155,20 @@ fn describe(action: &str, changes: &serde_json::Value) -> String {
         "customer.created" => "added the customer".to_owned(),
         "customer.archived" => "archived the customer".to_owned(),
         "customer.restored" => "restored the customer".to_owned(),
+        "invoice.created" | "invoice.updated" | "invoice.deleted" | "invoice.receipt_replaced" => {
+            let number = changes
+                .get("number")
+                .and_then(|n| n.as_str())
+                .filter(|n| !n.is_empty());
+            let which = number.map_or_else(|| "an invoice".to_owned(), |n| format!("invoice {n}"));
+            let verb = match action {
+                "invoice.created" => "added",
+                "invoice.updated" => "changed",
+                "invoice.deleted" => "deleted",
+                _ => "replaced the receipt of",
+            };
+            format!("{verb} {which}")
+        }
         "customer.updated" => {
             let fields: Vec<String> = changes
                 .as_object()

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::components::field::{CheckField, FormAlert, TextField, focus_first_invalid};
-use crate::components::modal::{Modal, focus_first_input};
+use crate::components::modal::Modal;
 use crate::state::use_toasts;
 use crate::types::{Customer, CustomerInput};
 
@@ -101,7 +101,6 @@ pub fn CustomerFormModal(
     } else {
         "Add customer"
     };
-    focus_first_input();
     view! {
         <Modal title=title.to_owned() on_close=on_close>
             <form id="customer-form" novalidate on:submit=on_submit>

@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError};
 use crate::components::field::{FormAlert, TextField, focus_first_invalid};
-use crate::components::modal::{Modal, focus_first_input};
+use crate::components::modal::Modal;
 use crate::state::use_toasts;
 use crate::types::{Invoice, InvoiceList};
 
@@ -181,7 +181,6 @@ fn InvoiceFormModal(
     let receipt_errors =
         move || errors.with(|e| e.get("receipt").map(<[String]>::to_vec).unwrap_or_default());
     let pending = send.pending();
-    focus_first_input();
     view! {
         <Modal title="Add invoice".to_owned() on_close=on_close>
             <form id="invoice-form" node_ref=form_ref novalidate on:submit=on_submit>
