@@ -21,6 +21,7 @@ run: ## Build the API and web app, make sure PostgreSQL and Redis are up, migrat
 
 test: ## Run every test: Rust tests, then the web app in headless Chromium (real PostgreSQL and Redis)
 	@$(SERVICES) && \
+	scripts/moto.sh >/dev/null && \
 	$(CARGO) check -p crm-domain --no-default-features --target wasm32-unknown-unknown && \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \

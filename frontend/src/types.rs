@@ -135,9 +135,11 @@ pub struct CurrencyTotal {
     pub amount: String,
 }
 
-/// A customer's invoices with totals.
+/// A page of a customer's invoices, with totals over all of them.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct InvoiceList {
+pub struct InvoicePage {
     pub items: Vec<Invoice>,
+    pub next_cursor: Option<String>,
+    pub total: i64,
     pub totals: Vec<CurrencyTotal>,
 }

@@ -1,9 +1,11 @@
 // The web app in a real browser: every flow a user goes through, against a real server.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { ADMIN, createAdmin, session, signIn, signedIn } from "./harness.mjs";
 
 const toast = (page, text) => page.locator(".toast", { hasText: text });
+const fixtures = new URL("../../crates/receipts/tests/fixtures/", import.meta.url).pathname;
 
 test("first run offers to create the admin, who lands on an empty customer list", async () => {
   const s = await session();
@@ -237,7 +239,6 @@ test("an invoice with a photo receipt is uploaded, listed, previewed and deleted
   const s = await signedIn();
   try {
     const { page } = s;
-    const fixtures = new URL("../../crates/receipts/tests/fixtures/", import.meta.url).pathname;
     await page.getByRole("button", { name: "Add customer" }).click();
     await page.getByRole("dialog").getByLabel("Name *").fill("Grace Hopper");
     await page.getByRole("dialog").getByRole("button", { name: "Save" }).click();
@@ -262,8 +263,8 @@ test("an invoice with a photo receipt is uploaded, listed, previewed and deleted
     await toast(page, "Invoice added: 1234.50 EUR").waitFor();
     const table = page.locator("#invoices-table");
     await table.getByText("1234.50 EUR").waitFor();
-    await page.getByText("Totals: 1234.50 EUR").waitFor();
-    await page.reload();
+    await page.locator("#invoice-totals", { hasText: "1 of 1 shown. Totals: 1234.50 EUR" }).waitFor();
+    // The activity trail follows without a reload.
     await page.locator("#activity").getByText("Ada Lovelace added an invoice").waitFor();
 
     await table.getByRole("button", { name: "View" }).click();
@@ -283,7 +284,51 @@ test("an invoice with a photo receipt is uploaded, listed, previewed and deleted
     await table.getByRole("button", { name: "Delete" }).click();
     await toast(page, "Invoice deleted").waitFor();
     await page.getByText("No invoices yet.").waitFor();
+    await page.locator("#activity").getByText("Ada Lovelace deleted an invoice").waitFor();
   } finally {
     await s.done("invoice-upload");
+  }
+});
+
+test("a customer's invoices come in pages, newest first; Show more adds the older ones", async () => {
+  const s = await signedIn();
+  try {
+    const { page } = s;
+    const pdf = readFileSync(`${fixtures}plain.pdf`).toString("base64");
+    // 27 invoices through the API, as a script would add them (the browser's own session).
+    const customerId = await page.evaluate(async (pdf) => {
+      const csrf = document.cookie.split("; ").find((c) => c.startsWith("crm_csrf=")).slice(9);
+      const headers = { "X-CSRF-Token": csrf };
+      const created = await fetch("/api/v1/customers", {
+        method: "POST",
+        headers: { ...headers, "Content-Type": "application/json" },
+        body: JSON.stringify({ name: "Paged Customer" }),
+      });
+      const customer = await created.json();
+      const bytes = Uint8Array.from(atob(pdf), (c) => c.charCodeAt(0));
+      for (let day = 1; day <= 27; day++) {
+        const dd = String(day).padStart(2, "0");
+        const form = new FormData();
+        form.append("amount", "1.10");
+        form.append("number", `INV-${dd}`);
+        form.append("issued_on", `2026-01-${dd}`);
+        form.append("receipt", new Blob([bytes], { type: "application/pdf" }), "scan.pdf");
+        const answer = await fetch(`/api/v1/customers/${customer.id}/invoices`, { method: "POST", headers, body: form });
+        if (answer.status !== 201) throw new Error(await answer.text());
+      }
+      return customer.id;
+    }, pdf);
+    await page.goto(`${s.server.url}/customers/${customerId}`);
+    const rows = page.locator("#invoices-table tbody tr");
+    await page.locator("#invoice-totals", { hasText: "25 of 27 shown. Totals: 29.70 USD" }).waitFor();
+    assert.equal(await rows.count(), 25);
+    assert.match(await rows.first().innerText(), /INV-27/);
+    await page.getByRole("button", { name: "Show more" }).click();
+    await page.locator("#invoice-totals", { hasText: "27 of 27 shown." }).waitFor();
+    assert.equal(await rows.count(), 27);
+    assert.match(await rows.last().innerText(), /INV-01/);
+    assert.equal(await page.getByRole("button", { name: "Show more" }).count(), 0, "nothing more to show");
+  } finally {
+    await s.done("invoice-pages");
   }
 });

@@ -2,8 +2,9 @@
 // database, and headless Debian Chromium driven by playwright-core.
 import { spawn, execFileSync } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdirSync } from "node:fs";
-import { resolve, dirname } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { resolve, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -36,6 +37,7 @@ export async function startServer() {
   const name = `crm_browser_${process.pid}_${Math.random().toString(16).slice(2, 10)}`;
   const databaseUrl = adminUrl.replace(/\/[^/]*$/, `/${name}`);
   const port = await freePort();
+  const receipts = mkdtempSync(join(tmpdir(), "crm-browser-receipts-"));
   const output = [];
   const child = spawn(apiBin, ["serve"], {
     env: {
@@ -44,6 +46,7 @@ export async function startServer() {
       REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
       BIND_ADDR: `127.0.0.1:${port}`,
       WEB_DIR: resolve(root, "frontend/dist"),
+      RECEIPTS_DIR: receipts,
       RUST_LOG: "warn",
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -70,6 +73,7 @@ export async function startServer() {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
       dropDatabase(name);
+      rmSync(receipts, { recursive: true, force: true });
     },
   };
 }

@@ -34,13 +34,38 @@ pub struct Config {
     /// The built web app to serve at `/`, when it exists.
     pub web_dir: PathBuf,
     /// Where receipts (PDFs) are stored.
-    pub receipts_dir: PathBuf,
+    pub receipt_storage: ReceiptStorage,
     /// The largest accepted upload, in bytes.
     pub max_upload_bytes: usize,
     /// The currency of invoices that don't name one.
     pub default_currency: Currency,
     /// Pixel and memory limits for receipt images.
     pub receipt_limits: crm_receipts::Limits,
+}
+
+/// Where receipts are kept.
+#[derive(Debug, Clone)]
+pub enum ReceiptStorage {
+    /// A local folder (`RECEIPTS_DIR`): one machine.
+    Local(PathBuf),
+    /// An S3 bucket, or a bucket of an S3-compatible server (`S3_BUCKET` and friends).
+    S3(S3Storage),
+}
+
+/// An S3 or S3-compatible bucket.
+#[derive(Debug, Clone)]
+pub struct S3Storage {
+    /// The bucket; it must exist.
+    pub bucket: String,
+    /// The server of an S3-compatible store (MinIO, Ceph, R2, ...); AWS itself when `None`.
+    pub endpoint: Option<url::Url>,
+    /// The bucket's region.
+    pub region: String,
+    /// Access key; when `None`, the usual AWS sources are used (`AWS_ACCESS_KEY_ID`, instance
+    /// roles, ...).
+    pub access_key_id: Option<String>,
+    /// The access key's secret.
+    pub secret_access_key: Option<SecretString>,
 }
 
 /// Sign-in rate limits.
@@ -133,9 +158,7 @@ impl Config {
             web_dir: get("WEB_DIR")
                 .unwrap_or_else(|| "frontend/dist".to_owned())
                 .into(),
-            receipts_dir: get("RECEIPTS_DIR")
-                .unwrap_or_else(|| ".data/receipts".to_owned())
-                .into(),
+            receipt_storage: receipt_storage(&get)?,
             max_upload_bytes: usize::try_from(parsed("MAX_UPLOAD_BYTES", "10485760")?)
                 .ok()
                 .filter(|n| *n > 0)
@@ -155,6 +178,54 @@ impl Config {
             .as_ref()
             .is_some_and(|u| u.scheme() == "https")
     }
+}
+
+/// `S3_BUCKET` selects S3 (with `S3_ENDPOINT`, `S3_REGION`, `S3_ACCESS_KEY_ID`,
+/// `S3_SECRET_ACCESS_KEY`); otherwise receipts go to the folder `RECEIPTS_DIR`.
+fn receipt_storage(get: &impl Fn(&str) -> Option<String>) -> Result<ReceiptStorage, ConfigError> {
+    let Some(bucket) = get("S3_BUCKET") else {
+        if let Some(name) = ["S3_ENDPOINT", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"]
+            .into_iter()
+            .find(|name| get(name).is_some())
+        {
+            return Err(ConfigError::new(
+                "S3_BUCKET",
+                format!(
+                    "must be set when {name} is (or unset {name} to keep receipts in RECEIPTS_DIR)"
+                ),
+            ));
+        }
+        let dir = get("RECEIPTS_DIR").unwrap_or_else(|| ".data/receipts".to_owned());
+        return Ok(ReceiptStorage::Local(dir.into()));
+    };
+    let endpoint = get("S3_ENDPOINT")
+        .map(|raw| {
+            url::Url::parse(&raw)
+                .ok()
+                .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "S3_ENDPOINT",
+                        "must be an http(s) URL, e.g. http://127.0.0.1:9000",
+                    )
+                })
+        })
+        .transpose()?;
+    let access_key_id = get("S3_ACCESS_KEY_ID");
+    let secret_access_key = get("S3_SECRET_ACCESS_KEY").map(SecretString::from);
+    if access_key_id.is_some() != secret_access_key.is_some() {
+        return Err(ConfigError::new(
+            "S3_ACCESS_KEY_ID",
+            "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither",
+        ));
+    }
+    Ok(ReceiptStorage::S3(S3Storage {
+        bucket,
+        endpoint,
+        region: get("S3_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
+        access_key_id,
+        secret_access_key,
+    }))
 }
 
 /// Where `make run` and the tests expect PostgreSQL.
@@ -209,6 +280,52 @@ mod tests {
         assert!(config(&[("DEFAULT_REGION", "Atlantis")]).is_err());
         assert!(config(&[("DATABASE_POOL_SIZE", "0")]).is_err());
         assert!(config(&[("BIND_ADDR", "nowhere")]).is_err());
+    }
+
+    #[test]
+    fn receipts_go_to_a_folder_unless_a_bucket_is_named() {
+        let local = config(&[("RECEIPTS_DIR", "/srv/receipts")]).map(|c| c.receipt_storage);
+        assert!(
+            matches!(&local, Ok(ReceiptStorage::Local(dir)) if dir.as_path() == std::path::Path::new("/srv/receipts")),
+            "{local:?}"
+        );
+        let s3 = config(&[
+            ("S3_BUCKET", "receipts"),
+            ("S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("S3_ACCESS_KEY_ID", "key"),
+            ("S3_SECRET_ACCESS_KEY", "hunter2"),
+        ]);
+        let Ok(Config {
+            receipt_storage: ReceiptStorage::S3(s3),
+            ..
+        }) = s3
+        else {
+            panic!("expected S3 storage: {s3:?}");
+        };
+        assert_eq!(s3.bucket, "receipts");
+        assert_eq!(s3.region, "us-east-1");
+        assert_eq!(
+            s3.endpoint.map(String::from).as_deref(),
+            Some("http://127.0.0.1:9000/")
+        );
+        assert!(!format!("{:?}", s3.secret_access_key).contains("hunter2"));
+    }
+
+    #[test]
+    fn half_an_s3_setup_is_refused() {
+        let message = |vars: &[(&str, &str)]| config(vars).err().map(|e| e.to_string());
+        assert!(
+            message(&[("S3_ENDPOINT", "http://127.0.0.1:9000")])
+                .is_some_and(|m| m.starts_with("S3_BUCKET: must be set when S3_ENDPOINT is"))
+        );
+        assert!(
+            message(&[("S3_BUCKET", "b"), ("S3_ACCESS_KEY_ID", "key")])
+                .is_some_and(|m| m.starts_with("S3_ACCESS_KEY_ID:"))
+        );
+        assert!(
+            message(&[("S3_BUCKET", "b"), ("S3_ENDPOINT", "ftp://files")])
+                .is_some_and(|m| m.starts_with("S3_ENDPOINT:"))
+        );
     }
 
     #[test]

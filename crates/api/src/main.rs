@@ -168,7 +168,7 @@ fn read_password() -> anyhow::Result<String> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind_addr;
     let state = AppState::new(config).context("cannot prepare the receipt store (RECEIPTS_DIR)")?;
-    spawn_cleanup(state.clone());
+    crm_api::cleanup::spawn(state.clone());
     let server_state = state.clone();
     let server = actix_web::HttpServer::new(move || crm_api::app(server_state.clone()))
         .bind(bind)
@@ -177,27 +177,4 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .run();
     tracing::info!(url = %format!("http://{bind}"), "Customer Manager API listening");
     server.await.context("server failed")
-}
-
-/// Deletes expired sessions and stale login failures every hour.
-fn spawn_cleanup(state: AppState) {
-    actix_web::rt::spawn(async move {
-        let mut interval = actix_web::rt::time::interval(Duration::from_secs(3600));
-        loop {
-            interval.tick().await;
-            let window = state.config.login_limit.window;
-            let result = state
-                .db(move |conn| {
-                    let now = chrono::Utc::now();
-                    let sessions = crm_db::sessions::delete_expired(conn, now)?;
-                    let failures = crm_db::login_failures::prune(conn, now - window)?;
-                    Ok((sessions, failures))
-                })
-                .await;
-            match result {
-                Ok((sessions, failures)) => tracing::debug!(sessions, failures, "cleaned up"),
-                Err(error) => tracing::warn!(%error, "clean-up skipped"),
-            }
-        }
-    });
 }

@@ -3,13 +3,25 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crm_domain::FieldErrors;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 
 /// Page size when none is asked for.
 pub const DEFAULT_LIMIT: i64 = 25;
 /// Largest page size.
 pub const MAX_LIMIT: i64 = 100;
+
+/// The query of a plain paged list: `limit` and `cursor`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page size, 1 to 100 (default 25).
+    #[param(value_type = Option<i64>, example = 25, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
 
 /// Reads `limit`, recording an error for anything but a whole number from 1 to 100.
 pub fn parse_limit(raw: Option<&str>, errors: &mut FieldErrors) -> i64 {

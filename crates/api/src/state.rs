@@ -37,7 +37,7 @@ impl AppState {
             config.database_timeout,
         );
         let redis = redis::Client::open(config.redis_url.expose_secret()).ok();
-        let receipts = ReceiptStore::local(&config.receipts_dir)?;
+        let receipts = ReceiptStore::from_config(&config.receipt_storage)?;
         Ok(Self {
             config: Arc::new(config),
             pool,

@@ -76,10 +76,54 @@ fn invoice_count(db: &crm_db::test_support::TestDatabase) -> i64 {
 
 struct Setup<S> {
     app: S,
+    state: crm_api::state::AppState,
     db: crm_db::test_support::TestDatabase,
     token: String,
     customer: i64,
     receipts: std::path::PathBuf,
+}
+
+impl<S, B> Setup<S>
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    /// Uploads a new invoice for the customer with the API token.
+    async fn add_invoice(&self, fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Answer {
+        send(
+            &self.app,
+            bearer(upload(self.customer, multipart(fields, file)), &self.token),
+        )
+        .await
+    }
+
+    /// Runs a sweep of stale receipts: `(removed, failed)`.
+    async fn sweep(&self) -> (usize, usize) {
+        let sweep = crm_api::cleanup::sweep_stale_receipts(&self.state)
+            .await
+            .unwrap();
+        (sweep.removed, sweep.failed)
+    }
+}
+
+/// A setup whose receipts go to `bucket` of the S3-compatible server.
+async fn setup_s3(
+    s3: &s3::S3Server,
+    bucket: &str,
+) -> Setup<
+    impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody + use<>>,
+        Error = actix_web::Error,
+    > + use<>,
+> {
+    let vars = s3.config(bucket);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    setup(&vars).await
 }
 
 async fn setup(
@@ -87,15 +131,15 @@ async fn setup(
 ) -> Setup<
     impl actix_web::dev::Service<
         actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody + use<>>,
         Error = actix_web::Error,
-    >,
+    > + use<>,
 > {
     let receipts = scratch_dir("receipts");
     let mut vars = vec![("RECEIPTS_DIR", receipts.to_str().unwrap())];
     vars.extend_from_slice(extra);
     let (db, state) = fresh(&vars);
-    let app = init_service(crm_api::app(state)).await;
+    let app = init_service(crm_api::app(state.clone())).await;
     let session = setup_admin(&app).await;
     let token = create_token(&app, &session, "uploads").await;
     let created = send(
@@ -107,6 +151,7 @@ async fn setup(
     let customer = created.json["id"].as_i64().unwrap();
     Setup {
         app,
+        state,
         db,
         token,
         customer,
@@ -191,14 +236,7 @@ async fn a_pdf_receipt_is_kept_byte_for_byte_and_totals_add_up_per_currency() {
         if let Some(currency) = currency {
             fields.push(("currency", currency));
         }
-        let created = send(
-            &s.app,
-            bearer(
-                upload(s.customer, multipart(&fields, Some(("scan.pdf", &plain)))),
-                &s.token,
-            ),
-        )
-        .await;
+        let created = s.add_invoice(&fields, Some(("scan.pdf", &plain))).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     }
     let list = send(
@@ -229,14 +267,7 @@ async fn a_pdf_receipt_is_kept_byte_for_byte_and_totals_add_up_per_currency() {
 #[actix_web::test]
 async fn a_missing_receipt_is_a_field_error_and_nothing_is_saved() {
     let s = setup(&[]).await;
-    let answer = send(
-        &s.app,
-        bearer(
-            upload(s.customer, multipart(&[("amount", "5")], None)),
-            &s.token,
-        ),
-    )
-    .await;
+    let answer = s.add_invoice(&[("amount", "5")], None).await;
     answer.assert_problem(422);
     assert_eq!(
         answer.field_errors("receipt"),
@@ -254,17 +285,9 @@ async fn only_pdf_jpeg_and_png_are_accepted_whatever_the_name() {
         ("notes.pdf", fixture("notes.txt")),
         ("setup.pdf", fixture("program.pdf")),
     ] {
-        let answer = send(
-            &s.app,
-            bearer(
-                upload(
-                    s.customer,
-                    multipart(&[("amount", "5")], Some((name, &bytes))),
-                ),
-                &s.token,
-            ),
-        )
-        .await;
+        let answer = s
+            .add_invoice(&[("amount", "5")], Some((name, &bytes)))
+            .await;
         answer.assert_problem(422);
         assert_eq!(
             answer.field_errors("receipt"),
@@ -272,20 +295,12 @@ async fn only_pdf_jpeg_and_png_are_accepted_whatever_the_name() {
             "{name}"
         );
     }
-    let encrypted = send(
-        &s.app,
-        bearer(
-            upload(
-                s.customer,
-                multipart(
-                    &[("amount", "5")],
-                    Some(("e.pdf", &fixture("encrypted.pdf"))),
-                ),
-            ),
-            &s.token,
-        ),
-    )
-    .await;
+    let encrypted = s
+        .add_invoice(
+            &[("amount", "5")],
+            Some(("e.pdf", &fixture("encrypted.pdf"))),
+        )
+        .await;
     assert!(encrypted.field_errors("receipt")[0].contains("encrypted"));
     assert_eq!(invoice_count(&s.db), 0);
     assert!(stored_files(&s.receipts).is_empty());
@@ -313,20 +328,12 @@ async fn every_bad_field_is_reported_at_once() {
             answer.text
         );
     }
-    let answer = send(
-        &s.app,
-        bearer(
-            upload(
-                s.customer,
-                multipart(
-                    &[("amount", "1.001"), ("currency", "USD")],
-                    Some(("r.png", &fixture("rgb.png"))),
-                ),
-            ),
-            &s.token,
-        ),
-    )
-    .await;
+    let answer = s
+        .add_invoice(
+            &[("amount", "1.001"), ("currency", "USD")],
+            Some(("r.png", &fixture("rgb.png"))),
+        )
+        .await;
     assert_eq!(
         answer.field_errors("amount"),
         vec!["USD amounts have at most 2 decimal places."]
@@ -339,17 +346,9 @@ async fn uploads_over_the_limit_are_refused_with_413() {
     let s = setup(&[("MAX_UPLOAD_BYTES", "1000")]).await;
     let big = fixture("plain.pdf");
     assert!(big.len() > 1000);
-    let answer = send(
-        &s.app,
-        bearer(
-            upload(
-                s.customer,
-                multipart(&[("amount", "5")], Some(("big.pdf", &big))),
-            ),
-            &s.token,
-        ),
-    )
-    .await;
+    let answer = s
+        .add_invoice(&[("amount", "5")], Some(("big.pdf", &big)))
+        .await;
     answer.assert_problem(413);
     assert_eq!(invoice_count(&s.db), 0);
     assert!(stored_files(&s.receipts).is_empty());
@@ -382,17 +381,9 @@ async fn uploads_must_be_multipart_for_a_known_customer() {
 #[actix_web::test]
 async fn deleting_an_invoice_deletes_its_receipt() {
     let s = setup(&[]).await;
-    let created = send(
-        &s.app,
-        bearer(
-            upload(
-                s.customer,
-                multipart(&[("amount", "5")], Some(("r.png", &fixture("rgba.png")))),
-            ),
-            &s.token,
-        ),
-    )
-    .await;
+    let created = s
+        .add_invoice(&[("amount", "5")], Some(("r.png", &fixture("rgba.png"))))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     assert_eq!(stored_files(&s.receipts).len(), 1);
     let uri = format!("/api/v1/invoices/{}", created.json["id"]);
@@ -417,20 +408,12 @@ async fn deleting_an_invoice_deletes_its_receipt() {
 #[actix_web::test]
 async fn invoice_fields_can_be_edited_with_the_same_rules() {
     let s = setup(&[]).await;
-    let created = send(
-        &s.app,
-        bearer(
-            upload(
-                s.customer,
-                multipart(
-                    &[("amount", "5"), ("currency", "USD")],
-                    Some(("r.png", &fixture("rgb.png"))),
-                ),
-            ),
-            &s.token,
-        ),
-    )
-    .await;
+    let created = s
+        .add_invoice(
+            &[("amount", "5"), ("currency", "USD")],
+            Some(("r.png", &fixture("rgb.png"))),
+        )
+        .await;
     let uri = format!("/api/v1/invoices/{}", created.json["id"]);
     let edit =
         |body: serde_json::Value| bearer(TestRequest::patch().uri(&uri), &s.token).set_json(body);
@@ -487,17 +470,9 @@ async fn invoice_fields_can_be_edited_with_the_same_rules() {
 #[actix_web::test]
 async fn replacing_a_receipt_stores_the_new_pdf_and_removes_the_old_one() {
     let s = setup(&[]).await;
-    let created = send(
-        &s.app,
-        bearer(
-            upload(
-                s.customer,
-                multipart(&[("amount", "5")], Some(("first.png", &fixture("rgb.png")))),
-            ),
-            &s.token,
-        ),
-    )
-    .await;
+    let created = s
+        .add_invoice(&[("amount", "5")], Some(("first.png", &fixture("rgb.png"))))
+        .await;
     let old_files = stored_files(&s.receipts);
     let uri = format!("/api/v1/invoices/{}/receipt", created.json["id"]);
     let put = |body: Vec<u8>| {
@@ -550,4 +525,264 @@ async fn replacing_a_receipt_stores_the_new_pdf_and_removes_the_old_one() {
         body.windows(4).any(|w| w == b"/DCT"),
         "the new receipt is the JPEG's PDF"
     );
+}
+
+fn pending_removals(db: &crm_db::test_support::TestDatabase) -> Vec<String> {
+    crm_db::stale_receipts::pending(&mut db.connection())
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect()
+}
+
+#[actix_web::test]
+async fn invoices_come_in_pages_newest_first_with_totals_over_all_pages() {
+    let s = setup(&[]).await;
+    let plain = fixture("plain.pdf");
+    // Two invoices share a day: the newer id comes first, and paging keeps them apart cleanly.
+    for (number, issued_on) in [
+        ("A", "2026-01-05"),
+        ("B", "2026-03-01"),
+        ("C", "2026-03-01"),
+        ("D", "2026-02-10"),
+        ("E", "2025-12-31"),
+    ] {
+        let created = s
+            .add_invoice(
+                &[
+                    ("amount", "1.25"),
+                    ("number", number),
+                    ("issued_on", issued_on),
+                ],
+                Some(("scan.pdf", &plain)),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    }
+    let mut numbers = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut uri = format!("/api/v1/customers/{}/invoices?limit=2", s.customer);
+        if let Some(cursor) = &cursor {
+            uri.push_str(&format!("&cursor={cursor}"));
+        }
+        let page = send(&s.app, bearer(TestRequest::get().uri(&uri), &s.token)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert_eq!(page.json["total"], 5);
+        assert_eq!(
+            page.json["totals"],
+            json!([{"currency": "USD", "amount": "6.25"}]),
+            "totals cover every page"
+        );
+        numbers.extend(
+            page.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["number"].as_str().unwrap().to_owned()),
+        );
+        pages += 1;
+        match page.json["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(numbers, ["C", "B", "D", "A", "E"]);
+    assert_eq!(pages, 3);
+
+    for bad in ["limit=0", "limit=many", "cursor=not-a-cursor"] {
+        let uri = format!("/api/v1/customers/{}/invoices?{bad}", s.customer);
+        let answer = send(&s.app, bearer(TestRequest::get().uri(&uri), &s.token)).await;
+        answer.assert_problem(422);
+        let field = bad.split('=').next().unwrap();
+        assert_eq!(
+            answer.field_errors(field).len(),
+            1,
+            "{bad}: {}",
+            answer.text
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_receipt_whose_invoice_was_never_written_is_swept_and_one_in_use_never_is() {
+    let s = setup(&[]).await;
+    // An upload that died between writing its file and writing its row (a crash, a deploy):
+    // its key was recorded first, due when the claim window ends.
+    let orphan = crm_api::storage::ReceiptStore::new_key();
+    crm_db::stale_receipts::schedule(
+        &mut s.db.connection(),
+        &orphan,
+        chrono::Utc::now() + chrono::TimeDelta::hours(1),
+    )
+    .unwrap();
+    s.state
+        .receipts
+        .put(&orphan, fixture("plain.pdf"))
+        .await
+        .unwrap();
+    let kept = s
+        .add_invoice(&[("amount", "5")], Some(("r.png", &fixture("rgb.png"))))
+        .await;
+    assert_eq!(kept.status, StatusCode::CREATED, "{}", kept.text);
+    assert_eq!(stored_files(&s.receipts).len(), 2);
+    assert_eq!(
+        pending_removals(&s.db),
+        vec![orphan.clone()],
+        "the invoice claimed its file"
+    );
+
+    // Not due yet: an upload in progress keeps its file.
+    assert_eq!(s.sweep().await, (0, 0));
+    assert_eq!(stored_files(&s.receipts).len(), 2);
+
+    // Due: the orphan goes. A key that an invoice points to is never removed, even if it was
+    // (wrongly) recorded as stale.
+    let kept_key: String = crm_db::schema::invoices::table
+        .select(crm_db::schema::invoices::receipt_key)
+        .first(&mut s.db.connection())
+        .unwrap();
+    let past = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
+    for key in [&orphan, &kept_key] {
+        crm_db::stale_receipts::schedule(&mut s.db.connection(), key, past).unwrap();
+    }
+    assert_eq!(s.sweep().await, (1, 0));
+    assert!(pending_removals(&s.db).is_empty());
+    let files = stored_files(&s.receipts);
+    assert_eq!(files.len(), 1);
+    assert!(
+        files[0].ends_with(kept_key.trim_start_matches("receipts/")),
+        "{files:?}"
+    );
+    let url = kept.json["receipt"]["url"].as_str().unwrap();
+    let pdf = send(&s.app, bearer(TestRequest::get().uri(url), &s.token)).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn receipts_are_kept_in_an_s3_bucket_when_one_is_configured() {
+    let s3 = s3::S3Server::start();
+    s3.create_bucket("receipts");
+    let s = setup_s3(&s3, "receipts").await;
+
+    let ready = send(&s.app, TestRequest::get().uri("/readyz")).await;
+    assert_eq!(ready.json["receipts"], "ok", "{}", ready.text);
+
+    let created = s
+        .add_invoice(
+            &[("amount", "9.99")],
+            Some(("IMG_1.jpg", &fixture("exif-rotated.jpg"))),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert!(
+        stored_files(&s.receipts).is_empty(),
+        "nothing in RECEIPTS_DIR"
+    );
+    let keys = s3.keys("receipts");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0].starts_with("receipts/") && !keys[0].contains("IMG"),
+        "{keys:?}"
+    );
+    let in_bucket = s.state.receipts.get(&keys[0]).await.unwrap();
+    let url = created.json["receipt"]["url"].as_str().unwrap().to_owned();
+    let served = actix_web::test::call_and_read_body(
+        &s.app,
+        bearer(TestRequest::get().uri(&url), &s.token).to_request(),
+    )
+    .await;
+    assert_eq!(served.as_ref(), in_bucket.as_slice());
+    let sha: String = Sha256::digest(&in_bucket)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(created.json["receipt"]["sha256"], sha.as_str());
+
+    let replaced = send(
+        &s.app,
+        bearer(TestRequest::put().uri(&url), &s.token)
+            .insert_header((
+                "Content-Type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            ))
+            .set_payload(multipart(&[], Some(("scan.pdf", &fixture("plain.pdf"))))),
+    )
+    .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.text);
+    let after = s3.keys("receipts");
+    assert_eq!(after.len(), 1, "the old PDF is gone: {after:?}");
+    assert_ne!(after, keys);
+    assert_eq!(
+        s.state.receipts.get(&after[0]).await.unwrap(),
+        fixture("plain.pdf")
+    );
+
+    let uri = format!("/api/v1/invoices/{}", created.json["id"]);
+    let deleted = send(&s.app, bearer(TestRequest::delete().uri(&uri), &s.token)).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert!(s3.keys("receipts").is_empty());
+    assert!(pending_removals(&s.db).is_empty());
+}
+
+#[actix_web::test]
+async fn when_the_bucket_is_unreachable_uploads_get_503_and_nothing_is_saved() {
+    let s3 = s3::S3Server::start();
+    // The server answers, but the bucket was never made.
+    let s = setup_s3(&s3, "missing").await;
+    let ready = send(&s.app, TestRequest::get().uri("/readyz")).await;
+    assert_eq!(
+        ready.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        ready.text
+    );
+    assert_eq!(ready.json["receipts"], "unavailable");
+
+    let answer = s
+        .add_invoice(&[("amount", "5")], Some(("r.png", &fixture("rgb.png"))))
+        .await;
+    answer.assert_unavailable();
+    assert_eq!(invoice_count(&s.db), 0);
+}
+
+#[actix_web::test]
+async fn a_receipt_left_behind_while_storage_was_down_is_removed_when_it_is_back() {
+    let mut s3 = s3::S3Server::start();
+    s3.create_bucket("receipts");
+    let s = setup_s3(&s3, "receipts").await;
+    let created = s
+        .add_invoice(&[("amount", "5")], Some(("r.png", &fixture("rgb.png"))))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let key = s3.keys("receipts").remove(0);
+
+    s3.stop();
+    let uri = format!("/api/v1/invoices/{}", created.json["id"]);
+    let deleted = send(&s.app, bearer(TestRequest::delete().uri(&uri), &s.token)).await;
+    assert_eq!(
+        deleted.status,
+        StatusCode::NO_CONTENT,
+        "the invoice is gone for the user"
+    );
+    assert_eq!(
+        pending_removals(&s.db),
+        vec![key.clone()],
+        "its file is still owed"
+    );
+    assert_eq!(s.sweep().await, (0, 1));
+    let last_error: Option<String> = crm_db::schema::stale_receipts::table
+        .select(crm_db::schema::stale_receipts::last_error)
+        .first(&mut s.db.connection())
+        .unwrap();
+    assert!(last_error.is_some());
+
+    // Storage is back; once the lease of the failed attempt has passed, the sweep finishes.
+    let back = s3::S3Server::start_on(s3.port());
+    back.create_bucket("receipts");
+    let now = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
+    crm_db::stale_receipts::schedule(&mut s.db.connection(), &key, now).unwrap();
+    assert_eq!(s.sweep().await, (1, 0));
+    assert!(pending_removals(&s.db).is_empty());
 }

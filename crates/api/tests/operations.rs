@@ -21,7 +21,7 @@ async fn health_answers_without_dependencies_and_ready_checks_them() {
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
     assert_eq!(
         ready.json,
-        serde_json::json!({"status": "ok", "postgres": "ok", "redis": "ok"})
+        serde_json::json!({"status": "ok", "postgres": "ok", "redis": "ok", "receipts": "ok"})
     );
 }
 
@@ -50,13 +50,7 @@ async fn a_database_that_is_down_gives_503_quickly_not_a_hang() {
             .set_json(serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
     )
     .await;
-    answer.assert_problem(503);
-    assert!(answer.header("retry-after").is_some());
-    assert!(
-        !answer.text.contains("127.0.0.1"),
-        "no internals: {}",
-        answer.text
-    );
+    answer.assert_unavailable();
     assert!(started.elapsed() < Duration::from_secs(10));
     let ready = send(&app, TestRequest::get().uri("/readyz")).await;
     assert_eq!(ready.json["postgres"], "unavailable");

@@ -38,12 +38,8 @@ pub struct NewInvoice<'a> {
     pub currency: &'a str,
     pub issued_on: NaiveDate,
     pub notes: &'a str,
-    pub receipt_key: &'a str,
-    pub receipt_sha256: &'a [u8],
-    pub receipt_size: i64,
-    pub receipt_pages: i32,
-    pub receipt_original_name: &'a str,
-    pub receipt_original_type: &'a str,
+    #[diesel(embed)]
+    pub receipt: ReceiptColumns<'a>,
     pub created_by: Option<i64>,
 }
 
@@ -63,16 +59,55 @@ pub fn find(conn: &mut PgConnection, id: InvoiceId) -> QueryResult<Invoice> {
         .first(conn)
 }
 
-/// A customer's invoices, newest issue date first.
+/// Where a page of a customer's invoices ends: the last row's issue date and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListPosition {
+    pub issued_on: NaiveDate,
+    pub id: i64,
+}
+
+impl ListPosition {
+    /// The position just after `invoice`.
+    pub fn after(invoice: &Invoice) -> Self {
+        Self {
+            issued_on: invoice.issued_on,
+            id: invoice.id,
+        }
+    }
+}
+
+/// Up to `limit` of a customer's invoices after `after`, newest issue date first (then newest
+/// id first, so invoices of one day keep a stable order across pages).
 pub fn list_for_customer(
     conn: &mut PgConnection,
     customer: CustomerId,
+    after: Option<ListPosition>,
+    limit: i64,
 ) -> QueryResult<Vec<Invoice>> {
-    invoices::table
+    let mut rows = invoices::table
         .filter(invoices::customer_id.eq(customer.get()))
         .order((invoices::issued_on.desc(), invoices::id.desc()))
         .select(Invoice::as_select())
-        .load(conn)
+        .limit(limit)
+        .into_boxed();
+    if let Some(position) = after {
+        rows = rows.filter(
+            invoices::issued_on
+                .lt(position.issued_on)
+                .or(invoices::issued_on
+                    .eq(position.issued_on)
+                    .and(invoices::id.lt(position.id))),
+        );
+    }
+    rows.load(conn)
+}
+
+/// How many invoices a customer has.
+pub fn count_for_customer(conn: &mut PgConnection, customer: CustomerId) -> QueryResult<i64> {
+    invoices::table
+        .filter(invoices::customer_id.eq(customer.get()))
+        .count()
+        .get_result(conn)
 }
 
 /// A customer's totals per currency, in minor units, by currency code.
@@ -116,8 +151,8 @@ pub struct InvoiceChanges {
     pub notes: Option<String>,
 }
 
-/// The receipt columns, for replacing an invoice's receipt.
-#[derive(Debug, AsChangeset)]
+/// The receipt columns: part of a new invoice, and the change that replaces a receipt.
+#[derive(Debug, Insertable, AsChangeset)]
 #[diesel(table_name = invoices)]
 pub struct ReceiptColumns<'a> {
     pub receipt_key: &'a str,

@@ -11,6 +11,7 @@ pub mod invoices;
 pub mod login_failures;
 pub mod schema;
 pub mod sessions;
+pub mod stale_receipts;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod users;

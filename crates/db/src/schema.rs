@@ -87,6 +87,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    stale_receipts (key) {
+        key -> Text,
+        due_at -> Timestamptz,
+        attempts -> Int4,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Int8,
         email -> Text,
@@ -114,5 +124,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoices,
     login_failures,
     sessions,
+    stale_receipts,
     users,
 );

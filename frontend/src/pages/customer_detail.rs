@@ -28,9 +28,12 @@ pub fn CustomerDetailPage() -> impl IntoView {
         reload.track();
         async move { api::get::<Customer>(&format!("/customers/{id}")).await }
     });
+    // Invoice changes show in the activity trail without reloading the customer.
+    let activity_changed = RwSignal::new(0u32);
     let activity = LocalResource::new(move || {
         let id = id();
         reload.track();
+        activity_changed.track();
         async move { api::get::<ActivityPage>(&format!("/customers/{id}/activity?limit=50")).await }
     });
     view! {
@@ -41,7 +44,8 @@ pub fn CustomerDetailPage() -> impl IntoView {
                     let (customer_id, archived) = (c.id, c.archived_at.is_some());
                     view! {
                         <CustomerCard customer=c reload=reload/>
-                        <InvoicesSection customer_id=customer_id archived=archived/>
+                        <InvoicesSection customer_id=customer_id archived=archived
+                            changed=Callback::new(move |()| activity_changed.update(|n| *n += 1))/>
                     }.into_any()
                 }
                 Err(error) => view! { <div class="alert alert-warning" role="alert">{error.message()}</div> }.into_any(),

@@ -9,18 +9,64 @@ use crate::api::{self, ApiError};
 use crate::components::field::{FormAlert, TextField, focus_first_invalid};
 use crate::components::modal::Modal;
 use crate::state::use_toasts;
-use crate::types::{Invoice, InvoiceList};
+use crate::types::{Invoice, InvoicePage};
 
-/// The invoices section of a customer's page.
+/// Invoices fetched per page.
+const PAGE_SIZE: u32 = 25;
+
+/// Pages after the first, fetched with "Show more": their invoices, and the cursor of the next.
+#[derive(Debug, Clone, Default)]
+struct LaterPages {
+    items: Vec<Invoice>,
+    next_cursor: Option<String>,
+}
+
+/// The invoices section of a customer's page. `changed` is bumped after every change, so that
+/// the page can refresh what depends on invoices (the activity trail).
 #[component]
-pub fn InvoicesSection(customer_id: i64, archived: bool) -> impl IntoView {
+pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) -> impl IntoView {
     let toasts = use_toasts();
     let reload = RwSignal::new(0u32);
+    let later = RwSignal::new(None::<LaterPages>);
     let adding = RwSignal::new(false);
     let previewing = RwSignal::new(None::<Invoice>);
     let invoices = LocalResource::new(move || {
         reload.track();
-        async move { api::get::<InvoiceList>(&format!("/customers/{customer_id}/invoices")).await }
+        async move {
+            api::get::<InvoicePage>(&format!(
+                "/customers/{customer_id}/invoices?limit={PAGE_SIZE}"
+            ))
+            .await
+        }
+    });
+    // Back to the first page, fresh, after a change.
+    let refresh = move || {
+        later.set(None);
+        reload.update(|n| *n += 1);
+        changed.run(());
+    };
+    let next_cursor = move || match later.get() {
+        Some(pages) => pages.next_cursor,
+        None => invoices
+            .get()
+            .and_then(|page| page.ok())
+            .and_then(|page| page.next_cursor),
+    };
+    let show_more = Action::new_local(move |cursor: &String| {
+        let path = format!(
+            "/customers/{customer_id}/invoices?limit={PAGE_SIZE}&cursor={}",
+            js_sys::encode_uri_component(cursor)
+        );
+        async move {
+            match api::get::<InvoicePage>(&path).await {
+                Ok(page) => later.update(|pages| {
+                    let pages = pages.get_or_insert_with(LaterPages::default);
+                    pages.items.extend(page.items);
+                    pages.next_cursor = page.next_cursor;
+                }),
+                Err(error) => toasts.error(error.message()),
+            }
+        }
     });
     let remove = Action::new_local(move |invoice: &Invoice| {
         let invoice = invoice.clone();
@@ -28,7 +74,7 @@ pub fn InvoicesSection(customer_id: i64, archived: bool) -> impl IntoView {
             match api::delete(&format!("/invoices/{}", invoice.id)).await {
                 Ok(()) => {
                     toasts.success("Invoice deleted, with its receipt.");
-                    reload.update(|n| *n += 1);
+                    refresh();
                 }
                 Err(error) => toasts.error(error.message()),
             }
@@ -44,7 +90,13 @@ pub fn InvoicesSection(customer_id: i64, archived: bool) -> impl IntoView {
             <Transition fallback=|| view! { <p class="text-muted">"Loading…"</p> }>
                 {move || invoices.get().map(|result| match result {
                     Ok(list) if list.items.is_empty() => view! { <p class="text-muted">"No invoices yet."</p> }.into_any(),
-                    Ok(list) => view! {
+                    Ok(list) => {
+                        let mut items = list.items;
+                        if let Some(pages) = later.get() {
+                            items.extend(pages.items);
+                        }
+                        let shown = items.len();
+                        view! {
                         <div class="table-responsive">
                             <table class="table table-sm align-middle" id="invoices-table">
                                 <thead><tr>
@@ -52,7 +104,7 @@ pub fn InvoicesSection(customer_id: i64, archived: bool) -> impl IntoView {
                                     <th scope="col" class="text-end">"Amount"</th><th scope="col">"Receipt"</th><th scope="col"></th>
                                 </tr></thead>
                                 <tbody>
-                                    {list.items.into_iter().map(|invoice| {
+                                    {items.into_iter().map(|invoice| {
                                         let (for_preview, for_delete) = (invoice.clone(), invoice.clone());
                                         view! {
                                             <tr>
@@ -77,10 +129,19 @@ pub fn InvoicesSection(customer_id: i64, archived: bool) -> impl IntoView {
                                 </tbody>
                             </table>
                         </div>
-                        <p class="small text-muted">"Totals: "
-                            {list.totals.iter().map(|t| format!("{} {}", t.amount, t.currency)).collect::<Vec<_>>().join(" · ")}
-                        </p>
-                    }.into_any(),
+                        <div class="d-flex flex-wrap align-items-center gap-2">
+                            <p class="small text-muted me-auto mb-0" id="invoice-totals">
+                                {format!("{shown} of {} shown. Totals: ", list.total)}
+                                {list.totals.iter().map(|t| format!("{} {}", t.amount, t.currency)).collect::<Vec<_>>().join(" · ")}
+                            </p>
+                            {move || next_cursor().map(|cursor| view! {
+                                <button type="button" class="btn btn-sm btn-outline-secondary"
+                                    disabled=move || show_more.pending().get()
+                                    on:click=move |_| { show_more.dispatch(cursor.clone()); }>"Show more"</button>
+                            })}
+                        </div>
+                    }.into_any()
+                    }
                     Err(error) => view! { <p class="text-muted">{error.message()}</p> }.into_any(),
                 })}
             </Transition>
@@ -88,7 +149,7 @@ pub fn InvoicesSection(customer_id: i64, archived: bool) -> impl IntoView {
         <Show when=move || adding.get()>
             <InvoiceFormModal customer_id=customer_id
                 on_close=Callback::new(move |()| adding.set(false))
-                on_saved=Callback::new(move |()| { adding.set(false); reload.update(|n| *n += 1); })/>
+                on_saved=Callback::new(move |()| { adding.set(false); refresh(); })/>
         </Show>
         {move || previewing.get().map(|invoice| view! {
             <Modal title=format!("Receipt {}", invoice.receipt.original_name) on_close=Callback::new(move |()| previewing.set(None))>

@@ -20,7 +20,7 @@ use crate::error::responses::{
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, double_option};
-use crate::pagination::{parse_cursor, parse_limit, split_page};
+use crate::pagination::{PageParams, parse_cursor, parse_limit, split_page};
 use crate::state::AppState;
 
 /// A customer.
@@ -155,17 +155,6 @@ pub struct CustomerPage {
     pub next_cursor: Option<String>,
     /// How many customers match, over all pages.
     pub total: i64,
-}
-
-/// Paging of the activity trail.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ActivityParams {
-    /// Page size, 1 to 100 (default 25).
-    #[param(value_type = Option<i64>, example = 25, minimum = 1, maximum = 100)]
-    pub limit: Option<String>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
 }
 
 /// Who did something.
@@ -493,7 +482,7 @@ pub async fn restore(
 /// The customer's audit trail, newest first.
 #[utoipa::path(
     tag = "customers",
-    params(("id" = i64, Path, description = "Customer id"), ActivityParams),
+    params(("id" = i64, Path, description = "Customer id"), PageParams),
     responses(
         (status = 200, body = ActivityPage),
         (status = 400, response = Malformed),
@@ -509,7 +498,7 @@ pub async fn activity(
     state: web::Data<AppState>,
     _user: CurrentUser,
     id: web::Path<i64>,
-    params: web::Query<ActivityParams>,
+    params: web::Query<PageParams>,
 ) -> Result<web::Json<ActivityPage>, ApiError> {
     let id = CustomerId::new(id.into_inner());
     let mut errors = FieldErrors::new();

@@ -31,6 +31,9 @@ pub struct Readiness {
     /// Redis: `ok` or `unavailable`.
     #[schema(example = "ok")]
     pub redis: &'static str,
+    /// Receipt storage (the folder or the S3 bucket): `ok` or `unavailable`.
+    #[schema(example = "ok")]
+    pub receipts: &'static str,
 }
 
 /// The process is up.
@@ -40,7 +43,7 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// PostgreSQL and Redis are reachable.
+/// PostgreSQL, Redis and receipt storage are reachable.
 #[utoipa::path(
     tag = "operations",
     responses(
@@ -50,14 +53,21 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let (postgres, redis) = futures_util::join!(postgres_ok(&state), redis_ok(&state));
+    let (postgres, redis, receipts) = futures_util::join!(
+        postgres_ok(&state),
+        redis_ok(&state),
+        tokio::time::timeout(CHECK_TIMEOUT, state.receipts.is_reachable()),
+    );
+    let receipts = receipts.unwrap_or(false);
+    let ready = postgres && redis && receipts;
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     let body = Readiness {
-        status: word(postgres && redis),
+        status: word(ready),
         postgres: word(postgres),
         redis: word(redis),
+        receipts: word(receipts),
     };
-    if postgres && redis {
+    if ready {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable()

@@ -6,21 +6,24 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_db::audit::{self, NewAuditEvent};
 use crm_db::invoices::{self as rows, Invoice, InvoiceChanges, NewInvoice, ReceiptColumns};
+use crm_db::stale_receipts;
 use crm_domain::{Amount, Currency, CustomerId, FieldErrors, InvoiceId, Notes, REQUIRED};
 use crm_receipts::{ReceiptError, SourceKind};
-use diesel::Connection;
+use diesel::{Connection, QueryResult};
 use futures_util::StreamExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::auth::CurrentUser;
+use crate::cleanup;
 use crate::error::responses::{
     CsrfRejected, InvalidInput, Malformed, NotFound, NotMultipart, NotSignedIn, Unavailable,
     UploadTooLarge,
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
+use crate::pagination::{PageParams, parse_cursor, parse_limit, split_page};
 use crate::state::AppState;
 use crate::storage::ReceiptStore;
 
@@ -99,12 +102,24 @@ pub struct CurrencyTotal {
     pub amount: String,
 }
 
-/// A customer's invoices, newest first, with totals per currency.
+/// A page of a customer's invoices, newest issue date first, with totals per currency over
+/// all of them.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct InvoiceList {
+pub struct InvoicePage {
     pub items: Vec<InvoiceResponse>,
-    pub totals: Vec<CurrencyTotal>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// How many invoices the customer has, over all pages.
     pub total: i64,
+    /// Sums per currency over all the customer's invoices (never added across currencies).
+    pub totals: Vec<CurrencyTotal>,
+}
+
+/// Where a page of invoices ends (the opaque `cursor`).
+#[derive(Debug, Serialize, Deserialize)]
+struct InvoiceCursor {
+    d: NaiveDate,
+    i: i64,
 }
 
 /// The multipart form of a new invoice (for the OpenAPI description).
@@ -239,15 +254,11 @@ pub async fn create(
                         currency: amount.currency().code(),
                         issued_on,
                         notes: notes.as_str(),
-                        receipt_key: &stored.key,
-                        receipt_sha256: &stored.sha256,
-                        receipt_size: stored.size,
-                        receipt_pages: stored.pages,
-                        receipt_original_name: &stored.original_name,
-                        receipt_original_type: stored.original_type,
+                        receipt: stored.columns(),
                         created_by: Some(user.id.get()),
                     },
                 )?;
+                claim(conn, &stored)?;
                 let changes = serde_json::json!({
                     "invoice_id": invoice.id, "number": invoice.number,
                     "amount": amount.to_string(), "currency": invoice.currency,
@@ -264,7 +275,7 @@ pub async fn create(
     let invoice = match inserted {
         Ok(invoice) => invoice,
         Err(error) => {
-            forget_receipt(&state, &key).await;
+            cleanup::remove_now(&state, &key).await;
             return Err(error);
         }
     };
@@ -297,7 +308,22 @@ struct StoredReceipt {
     original_type: &'static str,
 }
 
-/// Puts a converted receipt in the store under a fresh key.
+impl StoredReceipt {
+    /// The row's receipt columns.
+    fn columns(&self) -> ReceiptColumns<'_> {
+        ReceiptColumns {
+            receipt_key: &self.key,
+            receipt_sha256: &self.sha256,
+            receipt_size: self.size,
+            receipt_pages: self.pages,
+            receipt_original_name: &self.original_name,
+            receipt_original_type: self.original_type,
+        }
+    }
+}
+
+/// Puts a converted receipt in the store under a fresh key, recorded first as stale so that the
+/// file is swept away unless an invoice claims it (with [`claim`]) within the claim window.
 async fn store_receipt(
     state: &AppState,
     original_name: String,
@@ -313,15 +339,28 @@ async fn store_receipt(
         original_name,
         original_type: source.media_type(),
     };
-    state.receipts.put(&stored.key, pdf).await?;
+    cleanup::schedule_removal(
+        state,
+        &stored.key,
+        Utc::now() + cleanup::UPLOAD_CLAIM_WINDOW,
+    )
+    .await?;
+    if let Err(error) = state.receipts.put(&stored.key, pdf).await {
+        // Whether or not part of it was written, the sweep takes care of the key.
+        cleanup::remove_now(state, &stored.key).await;
+        return Err(error);
+    }
     Ok(stored)
 }
 
-/// Removes a stored receipt whose row was not written (or no longer points to it).
-async fn forget_receipt(state: &AppState, key: &str) {
-    if let Err(error) = state.receipts.delete(key).await {
-        tracing::error!(%key, %error, "could not remove a receipt from storage");
-    }
+/// Within the transaction that writes the invoice: the stored receipt is the invoice's now.
+fn claim(conn: &mut diesel::PgConnection, stored: &StoredReceipt) -> QueryResult<()> {
+    stale_receipts::forget(conn, &stored.key)
+}
+
+/// Within the transaction that lets go of a receipt: its file is to be removed.
+fn release(conn: &mut diesel::PgConnection, key: &str) -> QueryResult<()> {
+    stale_receipts::schedule(conn, key, Utc::now())
 }
 
 /// What a multipart form held: its text fields, the receipt (name and bytes), and the
@@ -439,14 +478,15 @@ fn safe_file_name(name: &str) -> String {
     }
 }
 
-/// A customer's invoices, newest first, with totals per currency.
+/// A page of a customer's invoices, newest issue date first, with totals per currency.
 #[utoipa::path(
     tag = "invoices",
-    params(("id" = i64, Path, description = "Customer id")),
+    params(("id" = i64, Path, description = "Customer id"), PageParams),
     responses(
-        (status = 200, body = InvoiceList),
+        (status = 200, body = InvoicePage),
         (status = 401, response = NotSignedIn),
         (status = 404, response = NotFound),
+        (status = 422, response = InvalidInput),
         (status = 503, response = Unavailable),
     ),
     security(("session" = []), ("bearer" = []))
@@ -456,13 +496,23 @@ pub async fn list(
     state: web::Data<AppState>,
     _user: CurrentUser,
     id: web::Path<i64>,
-) -> Result<web::Json<InvoiceList>, ApiError> {
+    params: web::Query<PageParams>,
+) -> Result<web::Json<InvoicePage>, ApiError> {
     let customer = CustomerId::new(id.into_inner());
-    let (invoices, totals) = state
+    let mut errors = FieldErrors::new();
+    let limit = parse_limit(params.limit.as_deref(), &mut errors);
+    let cursor: Option<InvoiceCursor> = parse_cursor(params.cursor.as_deref(), &mut errors);
+    errors.into_result(|| ())?;
+    let after = cursor.map(|c| rows::ListPosition {
+        issued_on: c.d,
+        id: c.i,
+    });
+    let (invoices, total, totals) = state
         .db(move |conn| {
             crm_db::customers::find(conn, customer)?;
             Ok((
-                rows::list_for_customer(conn, customer)?,
+                rows::list_for_customer(conn, customer, after, limit + 1)?,
+                rows::count_for_customer(conn, customer)?,
                 rows::totals_for_customer(conn, customer)?,
             ))
         })
@@ -477,15 +527,22 @@ pub async fn list(
             })
         })
         .collect::<Result<_, ApiError>>()?;
-    let total = i64::try_from(invoices.len()).unwrap_or(i64::MAX);
+    let (invoices, next_cursor) = split_page(invoices, limit, |invoice| {
+        let position = rows::ListPosition::after(invoice);
+        InvoiceCursor {
+            d: position.issued_on,
+            i: position.id,
+        }
+    });
     let items = invoices
         .into_iter()
         .map(InvoiceResponse::try_from)
         .collect::<Result<_, _>>()?;
-    Ok(web::Json(InvoiceList {
+    Ok(web::Json(InvoicePage {
         items,
-        totals,
+        next_cursor,
         total,
+        totals,
     }))
 }
 
@@ -589,6 +646,7 @@ pub async fn remove(
         .db(move |conn| {
             conn.transaction(|conn| {
                 let invoice = rows::delete(conn, id)?;
+                release(conn, &invoice.receipt_key)?;
                 let changes =
                     serde_json::json!({"invoice_id": invoice.id, "number": invoice.number});
                 audit::record(
@@ -605,7 +663,7 @@ pub async fn remove(
             .map_err(ApiError::from)
         })
         .await?;
-    forget_receipt(&state, &invoice.receipt_key).await;
+    cleanup::remove_now(&state, &invoice.receipt_key).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -799,18 +857,9 @@ pub async fn replace_receipt(
         .db(move |conn| {
             conn.transaction(|conn| {
                 let before = rows::find_for_update(conn, id)?;
-                let after = rows::replace_receipt(
-                    conn,
-                    id,
-                    &ReceiptColumns {
-                        receipt_key: &stored.key,
-                        receipt_sha256: &stored.sha256,
-                        receipt_size: stored.size,
-                        receipt_pages: stored.pages,
-                        receipt_original_name: &stored.original_name,
-                        receipt_original_type: stored.original_type,
-                    },
-                )?;
+                let after = rows::replace_receipt(conn, id, &stored.columns())?;
+                claim(conn, &stored)?;
+                release(conn, &before.receipt_key)?;
                 let event = NewAuditEvent::for_customer(
                     user.id,
                     CustomerId::new(after.customer_id),
@@ -825,11 +874,11 @@ pub async fn replace_receipt(
         .await;
     match replaced {
         Ok((old_key, invoice)) => {
-            forget_receipt(&state, &old_key).await;
+            cleanup::remove_now(&state, &old_key).await;
             Ok(web::Json(InvoiceResponse::try_from(invoice)?))
         }
         Err(error) => {
-            forget_receipt(&state, &new_key).await;
+            cleanup::remove_now(&state, &new_key).await;
             Err(error)
         }
     }

@@ -11,6 +11,8 @@ use crm_api::state::AppState;
 use crm_db::test_support::TestDatabase;
 use serde_json::{Value, json};
 
+pub mod s3;
+
 pub const ADMIN_EMAIL: &str = "ada@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
 
@@ -99,6 +101,17 @@ impl Answer {
         );
         assert_eq!(self.json["status"], status, "{}", self.text);
         assert!(self.json["title"].is_string());
+    }
+
+    /// Asserts a 503 problem that says when to retry and nothing of where the dependency is.
+    pub fn assert_unavailable(&self) {
+        self.assert_problem(503);
+        assert!(self.header("retry-after").is_some());
+        assert!(
+            !self.text.contains("127.0.0.1"),
+            "no internals: {}",
+            self.text
+        );
     }
 }
 
