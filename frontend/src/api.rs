@@ -175,9 +175,11 @@ pub fn query_value(value: &str) -> String {
     out
 }
 
-/// `POST /api/v1{path}` with a multipart form, reporting upload progress (0.0 to 1.0): large
-/// photos over slow links take a while, and `fetch` can't tell how far an upload has got.
+/// `POST` (or `PUT`) `/api/v1{path}` with a multipart form, reporting upload progress (0.0 to
+/// 1.0): large photos over slow links take a while, and `fetch` can't tell how far an upload has
+/// got.
 pub async fn upload<T: DeserializeOwned>(
+    method: &str,
     path: &str,
     form: &web_sys::FormData,
     on_progress: impl Fn(f64) + 'static,
@@ -185,21 +187,22 @@ pub async fn upload<T: DeserializeOwned>(
     use wasm_bindgen::closure::Closure;
 
     let xhr = web_sys::XmlHttpRequest::new().map_err(|_| ApiError::Network)?;
-    xhr.open("POST", &format!("/api/v1{path}"))
+    xhr.open(method, &format!("/api/v1{path}"))
         .map_err(|_| ApiError::Network)?;
     let _ = xhr.set_request_header("Accept", "application/json");
     if let Some(token) = csrf_token() {
         let _ = xhr.set_request_header("X-CSRF-Token", &token);
     }
-    if let Ok(upload) = xhr.upload() {
-        let progress =
-            Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
-                if ev.length_computable() && ev.total() > 0.0 {
-                    on_progress(ev.loaded() / ev.total());
-                }
-            });
+    // Kept alive until the request ends, then dropped (not leaked).
+    let progress =
+        Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
+            if ev.length_computable() && ev.total() > 0.0 {
+                on_progress(ev.loaded() / ev.total());
+            }
+        });
+    let upload = xhr.upload().ok();
+    if let Some(upload) = &upload {
         upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
-        progress.forget();
     }
     let done = js_sys::Promise::new(&mut |resolve, reject| {
         xhr.set_onload(Some(&resolve));
@@ -208,9 +211,12 @@ pub async fn upload<T: DeserializeOwned>(
     });
     xhr.send_with_opt_form_data(Some(form))
         .map_err(|_| ApiError::Network)?;
-    wasm_bindgen_futures::JsFuture::from(done)
-        .await
-        .map_err(|_| ApiError::Network)?;
+    let finished = wasm_bindgen_futures::JsFuture::from(done).await;
+    if let Some(upload) = &upload {
+        upload.set_onprogress(None);
+    }
+    drop(progress);
+    finished.map_err(|_| ApiError::Network)?;
     let status = xhr.status().map_err(|_| ApiError::Network)?;
     let text = xhr.response_text().ok().flatten().unwrap_or_default();
     if (200..300).contains(&status) {

@@ -267,6 +267,22 @@ test("an invoice with a photo receipt is uploaded, listed, previewed and deleted
     // The activity trail follows without a reload.
     await page.locator("#activity").getByText("Ada Lovelace added an invoice").waitFor();
 
+    // Edit: a wrong amount is refused under its field; then a new amount and a new receipt.
+    await table.getByRole("button", { name: "Edit" }).click();
+    const edit = page.getByRole("dialog");
+    assert.equal(await edit.getByLabel("Amount").inputValue(), "1234.50", "the form starts from the invoice");
+    await edit.getByLabel("Amount").fill("12.345");
+    await edit.getByRole("button", { name: "Save" }).click();
+    await edit.locator("#field-amount.is-invalid").waitFor();
+    await edit.getByLabel("Amount").fill("99.9");
+    await edit.getByLabel("Invoice number").fill("2026-0042");
+    await edit.locator("#field-receipt").setInputFiles(`${fixtures}rgb.png`);
+    await edit.getByRole("button", { name: "Save" }).click();
+    await toast(page, "Invoice saved: 99.90 EUR").waitFor();
+    await table.getByText("99.90 EUR").waitFor();
+    await page.locator("#activity").getByText("Ada Lovelace replaced the receipt of an invoice").waitFor();
+    await page.locator("#activity").getByText("Ada Lovelace changed invoice 2026-0042").waitFor();
+
     await table.getByRole("button", { name: "View" }).click();
     const preview = page.getByRole("dialog");
     await preview.locator("iframe[title='Receipt preview']").waitFor();
@@ -284,7 +300,7 @@ test("an invoice with a photo receipt is uploaded, listed, previewed and deleted
     await table.getByRole("button", { name: "Delete" }).click();
     await toast(page, "Invoice deleted").waitFor();
     await page.getByText("No invoices yet.").waitFor();
-    await page.locator("#activity").getByText("Ada Lovelace deleted an invoice").waitFor();
+    await page.locator("#activity").getByText("Ada Lovelace deleted invoice 2026-0042").waitFor();
   } finally {
     await s.done("invoice-upload");
   }

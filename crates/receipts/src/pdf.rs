@@ -13,11 +13,11 @@ const ACTIVE_ACTIONS: [&[u8]; 4] = [b"JavaScript", b"Launch", b"ImportData", b"R
 
 /// Returns the page count of an acceptable PDF.
 pub fn check(bytes: &[u8]) -> Result<u32, ReceiptError> {
-    if looks_encrypted(bytes) {
-        return Err(ReceiptError::Encrypted);
-    }
     let doc = Document::load_mem(bytes).map_err(|error| match error {
         lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword => ReceiptError::Encrypted,
+        // A file the parser gives up on may still be plainly encrypted: say so rather than
+        // "damaged", which would send the user looking for another copy.
+        _ if looks_encrypted(bytes) => ReceiptError::Encrypted,
         _ => MALFORMED,
     })?;
     if doc.is_encrypted() || doc.trailer.get(b"Encrypt").is_ok() {
@@ -43,7 +43,8 @@ fn trailer_ok(bytes: &[u8]) -> bool {
     tail.windows(5).any(|w| w == b"%%EOF")
 }
 
-/// An `/Encrypt` entry in a trailer, even one the parser would not get to.
+/// An `/Encrypt` entry in a file the parser could not read. Only asked of unreadable files, so a
+/// readable PDF that merely mentions the word is never refused for it.
 fn looks_encrypted(bytes: &[u8]) -> bool {
     bytes.windows(8).any(|w| w == b"/Encrypt")
 }

@@ -329,6 +329,20 @@ fn broken_encrypted_and_scripted_pdfs_are_refused() {
 }
 
 #[test]
+fn a_readable_pdf_that_mentions_encryption_is_not_taken_for_an_encrypted_one() {
+    let text = one_page_pdf(
+        None,
+        b"BT /F1 12 Tf 10 50 Td (See /Encrypt in the spec) Tj ET",
+    );
+    assert!(
+        text.windows(8).any(|w| w == b"/Encrypt"),
+        "the word is in the file"
+    );
+    let receipt = convert_to_pdf(&text, &Limits::default()).unwrap();
+    assert_eq!(receipt.pages, 1);
+}
+
+#[test]
 fn damaged_images_are_refused() {
     let jpeg = fixture("baseline.jpg");
     assert!(matches!(
@@ -405,19 +419,28 @@ fn png_with_header(width: u32, height: u32) -> Vec<u8> {
 }
 
 fn javascript_pdf() -> Vec<u8> {
+    one_page_pdf(Some("app.alert('hi')"), b"")
+}
+
+/// A one-page PDF with `content` as its page's (uncompressed) content stream and, if given, a
+/// script run when the document opens.
+fn one_page_pdf(script: Option<&str>, content: &[u8]) -> Vec<u8> {
     let mut doc = lopdf::Document::with_version("1.7");
     let pages_id = doc.new_object_id();
-    let page_id = doc.add_object(lopdf::dictionary! { "Type" => "Page", "Parent" => pages_id, "MediaBox" => vec![0.into(), 0.into(), 100.into(), 100.into()] });
+    let contents = doc.add_object(lopdf::Stream::new(lopdf::dictionary! {}, content.to_vec()));
+    let page_id = doc.add_object(lopdf::dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => contents, "MediaBox" => vec![0.into(), 0.into(), 100.into(), 100.into()] });
     doc.objects.insert(
         pages_id,
         lopdf::Object::Dictionary(
             lopdf::dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
         ),
     );
-    let action = doc.add_object(lopdf::dictionary! { "S" => "JavaScript", "JS" => lopdf::Object::string_literal("app.alert('hi')") });
-    let catalog = doc.add_object(
-        lopdf::dictionary! { "Type" => "Catalog", "Pages" => pages_id, "OpenAction" => action },
-    );
+    let mut catalog = lopdf::dictionary! { "Type" => "Catalog", "Pages" => pages_id };
+    if let Some(script) = script {
+        let action = doc.add_object(lopdf::dictionary! { "S" => "JavaScript", "JS" => lopdf::Object::string_literal(script) });
+        catalog.set("OpenAction", action);
+    }
+    let catalog = doc.add_object(catalog);
     doc.trailer.set("Root", catalog);
     let mut out = Vec::new();
     doc.save_to(&mut out).unwrap();

@@ -3,6 +3,7 @@
 
 use crm_domain::{FieldErrors, Notes, REQUIRED};
 use leptos::prelude::*;
+use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError};
@@ -29,6 +30,7 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
     let reload = RwSignal::new(0u32);
     let later = RwSignal::new(None::<LaterPages>);
     let adding = RwSignal::new(false);
+    let editing = RwSignal::new(None::<Invoice>);
     let previewing = RwSignal::new(None::<Invoice>);
     let invoices = LocalResource::new(move || {
         reload.track();
@@ -105,7 +107,7 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
                                 </tr></thead>
                                 <tbody>
                                     {items.into_iter().map(|invoice| {
-                                        let (for_preview, for_delete) = (invoice.clone(), invoice.clone());
+                                        let (for_preview, for_edit, for_delete) = (invoice.clone(), invoice.clone(), invoice.clone());
                                         view! {
                                             <tr>
                                                 <td>{invoice.issued_on.clone()}</td>
@@ -116,7 +118,9 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
                                                         on:click=move |_| previewing.set(Some(for_preview.clone()))>"View"</button>
                                                     <a href=invoice.receipt.url.clone() download=format!("invoice-{}.pdf", invoice.id)>"Download"</a>
                                                 </td>
-                                                <td class="text-end">
+                                                <td class="text-end text-nowrap">
+                                                    <button type="button" class="btn btn-sm btn-outline-secondary me-1" disabled=archived
+                                                        on:click=move |_| editing.set(Some(for_edit.clone()))>"Edit"</button>
                                                     <button type="button" class="btn btn-sm btn-outline-danger" on:click=move |_| {
                                                         if confirm("Delete this invoice and its receipt?") {
                                                             remove.dispatch(for_delete.clone());
@@ -147,10 +151,15 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
             </Transition>
         </section>
         <Show when=move || adding.get()>
-            <InvoiceFormModal customer_id=customer_id
+            <InvoiceFormModal customer_id=customer_id existing=None
                 on_close=Callback::new(move |()| adding.set(false))
                 on_saved=Callback::new(move |()| { adding.set(false); refresh(); })/>
         </Show>
+        {move || editing.get().map(|invoice| view! {
+            <InvoiceFormModal customer_id=customer_id existing=Some(invoice)
+                on_close=Callback::new(move |()| editing.set(None))
+                on_saved=Callback::new(move |()| { editing.set(None); refresh(); })/>
+        })}
         {move || previewing.get().map(|invoice| view! {
             <Modal title=format!("Receipt {}", invoice.receipt.original_name) on_close=Callback::new(move |()| previewing.set(None))>
                 <iframe src=invoice.receipt.url.clone() title="Receipt preview" class="w-100 border-0" style="height: 70vh"></iframe>
@@ -160,48 +169,88 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
     }
 }
 
-/// The "Add invoice" form: fields, the receipt file, and a progress bar while it uploads.
+/// The invoice form, to add one (the receipt is required) or to edit one (a new receipt is
+/// optional and replaces the old): fields, the file, and a progress bar while it uploads.
 #[component]
 fn InvoiceFormModal(
     customer_id: i64,
+    existing: Option<Invoice>,
     on_close: Callback<()>,
     on_saved: Callback<()>,
 ) -> impl IntoView {
     let toasts = use_toasts();
-    let amount = RwSignal::new(String::new());
-    let currency = RwSignal::new(String::new());
-    let number = RwSignal::new(String::new());
-    let issued_on = RwSignal::new(String::new());
-    let notes = RwSignal::new(String::new());
+    let editing_id = existing.as_ref().map(|invoice| invoice.id);
+    let initial = |get: fn(&Invoice) -> &String| {
+        RwSignal::new(existing.as_ref().map(get).cloned().unwrap_or_default())
+    };
+    let amount = initial(|i| &i.amount);
+    let currency = initial(|i| &i.currency);
+    let number = initial(|i| &i.number);
+    let issued_on = initial(|i| &i.issued_on);
+    let notes = initial(|i| &i.notes);
     let errors = RwSignal::new(FieldErrors::new());
     let alert = RwSignal::new(None::<String>);
     let progress = RwSignal::new(None::<f64>);
     let form_ref = NodeRef::<leptos::html::Form>::new();
 
-    let send = Action::new_local(move |form: &send_wrapper::SendWrapper<web_sys::FormData>| {
-        let form = form.clone();
+    let show_errors = move |result: Result<Invoice, ApiError>| match result {
+        Ok(invoice) => Some(invoice),
+        Err(ApiError::Invalid(found)) => {
+            errors.set(found);
+            toasts.error("Please correct the highlighted fields.");
+            focus_first_invalid("invoice-form");
+            None
+        }
+        Err(error) => {
+            alert.set(Some(error.message()));
+            toasts.error(error.message());
+            None
+        }
+    };
+    let upload = move |method: &'static str, path: String, form: web_sys::FormData| async move {
+        progress.set(Some(0.0));
+        let result =
+            api::upload::<Invoice>(method, &path, &form, move |done| progress.set(Some(done)))
+                .await;
+        progress.set(None);
+        result
+    };
+    let send = Action::new_local(move |submission: &SendWrapper<Submission>| {
+        let submission = (**submission).clone();
         async move {
-            progress.set(Some(0.0));
-            let path = format!("/customers/{customer_id}/invoices");
-            let result =
-                api::upload::<Invoice>(&path, &form, move |done| progress.set(Some(done))).await;
-            progress.set(None);
-            match result {
-                Ok(invoice) => {
+            match submission {
+                Submission::Add(form) => {
+                    let path = format!("/customers/{customer_id}/invoices");
+                    if let Some(invoice) = show_errors(upload("POST", path, form).await) {
+                        toasts.success(format!(
+                            "Invoice added: {} {}.",
+                            invoice.amount, invoice.currency
+                        ));
+                        on_saved.run(());
+                    }
+                }
+                Submission::Edit {
+                    id,
+                    changes,
+                    receipt,
+                } => {
+                    let saved =
+                        api::patch::<_, Invoice>(&format!("/invoices/{id}"), &changes).await;
+                    let Some(mut invoice) = show_errors(saved) else {
+                        return;
+                    };
+                    if let Some(receipt) = receipt {
+                        let path = format!("/invoices/{id}/receipt");
+                        match show_errors(upload("PUT", path, receipt).await) {
+                            Some(replaced) => invoice = replaced,
+                            None => return,
+                        }
+                    }
                     toasts.success(format!(
-                        "Invoice added: {} {}.",
+                        "Invoice saved: {} {}.",
                         invoice.amount, invoice.currency
                     ));
                     on_saved.run(());
-                }
-                Err(ApiError::Invalid(found)) => {
-                    errors.set(found);
-                    toasts.error("Please correct the highlighted fields.");
-                    focus_first_invalid("invoice-form");
-                }
-                Err(error) => {
-                    alert.set(Some(error.message()));
-                    toasts.error(error.message());
                 }
             }
         }
@@ -220,30 +269,68 @@ fn InvoiceFormModal(
             found.add("amount", REQUIRED);
         }
         found.check("notes", Notes::parse(&notes.get_untracked()));
-        let has_file = form
-            .query_selector("input[name=receipt]")
-            .ok()
-            .flatten()
-            .and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
-            .and_then(|input| input.files())
-            .is_some_and(|files| files.length() > 0);
-        if !has_file {
+        let file = chosen_file(&form);
+        if file.is_none() && editing_id.is_none() {
             found.add("receipt", REQUIRED);
         }
         let ok = found.is_empty();
         errors.set(found);
-        match (ok, web_sys::FormData::new_with_form(&form)) {
-            (true, Ok(data)) => {
-                send.dispatch(send_wrapper::SendWrapper::new(data));
+        if !ok {
+            focus_first_invalid("invoice-form");
+            return;
+        }
+        let submission = match editing_id {
+            None => web_sys::FormData::new_with_form(&form)
+                .ok()
+                .map(Submission::Add),
+            Some(id) => {
+                // Only what was filled in; an empty currency or date keeps the invoice's own.
+                let mut changes = serde_json::json!({
+                    "amount": amount.get_untracked().trim(),
+                    "number": number.get_untracked().trim(),
+                    "notes": notes.get_untracked(),
+                });
+                for (field, value) in [("currency", currency), ("issued_on", issued_on)] {
+                    let value = value.get_untracked().trim().to_owned();
+                    if !value.is_empty() {
+                        changes[field] = value.into();
+                    }
+                }
+                let receipt = file.and_then(|file| {
+                    let data = web_sys::FormData::new().ok()?;
+                    data.append_with_blob_and_filename("receipt", &file, &file.name())
+                        .ok()?;
+                    Some(data)
+                });
+                Some(Submission::Edit {
+                    id,
+                    changes,
+                    receipt,
+                })
             }
-            _ => focus_first_invalid("invoice-form"),
+        };
+        if let Some(submission) = submission {
+            send.dispatch(SendWrapper::new(submission));
         }
     };
     let receipt_errors =
         move || errors.with(|e| e.get("receipt").map(<[String]>::to_vec).unwrap_or_default());
     let pending = send.pending();
+    let (title, receipt_label, receipt_help) = if editing_id.is_some() {
+        (
+            "Edit invoice",
+            "New receipt",
+            "Only to replace the receipt: PDF, JPEG or PNG. Photos become PDFs without losing quality.",
+        )
+    } else {
+        (
+            "Add invoice",
+            "Receipt *",
+            "PDF, JPEG or PNG. Photos become PDFs without losing quality.",
+        )
+    };
     view! {
-        <Modal title="Add invoice".to_owned() on_close=on_close>
+        <Modal title=title.to_owned() on_close=on_close>
             <form id="invoice-form" node_ref=form_ref novalidate on:submit=on_submit>
                 <FormAlert message=alert/>
                 <TextField label="Amount" name="amount" value=amount errors=errors required=true help="For example 1234.50"/>
@@ -252,7 +339,7 @@ fn InvoiceFormModal(
                 <TextField label="Issued on" name="issued_on" value=issued_on errors=errors input_type="date" help="Today when left empty."/>
                 <TextField label="Notes" name="notes" value=notes errors=errors multiline=true/>
                 <div class="mb-3">
-                    <label for="field-receipt" class="form-label">"Receipt *"</label>
+                    <label for="field-receipt" class="form-label">{receipt_label}</label>
                     <input id="field-receipt" name="receipt" type="file"
                         accept=".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
                         class=move || if receipt_errors().is_empty() { "form-control" } else { "form-control is-invalid" }
@@ -260,7 +347,7 @@ fn InvoiceFormModal(
                     <div id="field-receipt-error" class="invalid-feedback">
                         {move || receipt_errors().into_iter().map(|m| view! { <div>{m}</div> }).collect_view()}
                     </div>
-                    <div class="form-text">"PDF, JPEG or PNG. Photos become PDFs without losing quality."</div>
+                    <div class="form-text">{receipt_help}</div>
                 </div>
                 {move || progress.get().map(|done| {
                     let percent = (done * 100.0).round();
@@ -280,6 +367,29 @@ fn InvoiceFormModal(
             </form>
         </Modal>
     }
+}
+
+/// What the invoice form sends.
+#[derive(Clone)]
+enum Submission {
+    /// A new invoice: the whole form, receipt included.
+    Add(web_sys::FormData),
+    /// Changed fields (JSON), then the new receipt if one was chosen.
+    Edit {
+        id: i64,
+        changes: serde_json::Value,
+        receipt: Option<web_sys::FormData>,
+    },
+}
+
+/// The file chosen in the form's receipt input, if any.
+fn chosen_file(form: &web_sys::HtmlFormElement) -> Option<web_sys::File> {
+    form.query_selector("input[name=receipt]")
+        .ok()
+        .flatten()
+        .and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .and_then(|input| input.files())
+        .and_then(|files| files.get(0))
 }
 
 fn confirm(question: &str) -> bool {
