@@ -6,15 +6,17 @@ use std::path::Path;
 use std::{env, fs};
 
 fn main() {
-    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    // Relative to this package, not absolute: several checkouts may share one target folder
+    // (CI keeps it outside the clone), and an absolute path would watch another checkout's files.
+    let migrations = Path::new("../../migrations");
     println!("cargo:rerun-if-changed={}", migrations.display());
     let mut files = Vec::new();
-    collect(&migrations, &mut files);
+    collect(migrations, &mut files);
     files.sort();
     let mut hasher = DefaultHasher::new();
     for file in files {
         println!("cargo:rerun-if-changed={}", file.display());
-        file.strip_prefix(&migrations)
+        file.strip_prefix(migrations)
             .unwrap_or(&file)
             .hash(&mut hasher);
         fs::read(&file).unwrap_or_default().hash(&mut hasher);

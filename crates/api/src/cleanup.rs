@@ -1,5 +1,6 @@
-//! Background upkeep of an API process: expired sessions, old sign-in failures, and receipt
-//! files no invoice points to any more (the `stale_receipts` protocol; see its migration).
+//! Background upkeep of an API process: expired sessions, old sign-in failures, old idempotency
+//! keys, and receipt files no invoice points to any more (the `stale_receipts` protocol; see its
+//! migration).
 
 use std::time::Duration;
 
@@ -120,6 +121,7 @@ pub fn spawn(state: AppState) {
                     let now = Utc::now();
                     let sessions = crm_db::sessions::delete_expired(conn, now)?;
                     let failures = crm_db::login_failures::prune(conn, now - window)?;
+                    crm_db::idempotency::prune(conn, now - crate::idempotency::KEEP_FOR)?;
                     Ok((sessions, failures))
                 })
                 .await;

@@ -6,6 +6,7 @@ pub mod cleanup;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod openapi;
 pub mod pagination;
 pub mod routes;

@@ -28,7 +28,7 @@ use crate::routes::{auth, customers, health, invoices, setup, tokens};
         schemas(Problem),
         responses(Malformed, NotSignedIn, CsrfRejected, NotFound, InvalidInput, Unavailable, UploadTooLarge, NotMultipart)
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &IdempotencyKeys),
     tags(
         (name = "operations", description = "Health probes"),
         (name = "setup", description = "First-run setup"),
@@ -88,6 +88,62 @@ impl Modify for SecuritySchemes {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+    }
+}
+
+/// Documents `Idempotency-Key` on every POST that needs sign-in (see [`crate::idempotency`]).
+#[derive(Debug)]
+struct IdempotencyKeys;
+
+impl Modify for IdempotencyKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{
+            ContentBuilder, Ref, RefOr, Required, ResponseBuilder, Type,
+            schema::{ObjectBuilder, Schema},
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let Some(post) = item.post.as_mut() else {
+                continue;
+            };
+            if post.security.as_ref().is_none_or(Vec::is_empty) {
+                continue;
+            }
+            let parameter = ParameterBuilder::new()
+                .name(crate::idempotency::HEADER)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "Makes retries safe: a request sent again with the same key (within a day, \
+                     with the same credential) gets the first answer again, marked \
+                     `Idempotent-Replayed: true`, instead of being carried out twice. The same \
+                     key with a different request is a 422.",
+                ))
+                .schema(Some(Schema::Object(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .build(),
+                )))
+                .example(Some(serde_json::json!(
+                    "4f9c2a4e-8d1e-4c6b-9c55-0d9a1c2b3e4f"
+                )))
+                .build();
+            post.parameters
+                .get_or_insert_with(Vec::new)
+                .push(RefOr::T(parameter));
+            post.responses.responses.entry("409".to_owned()).or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description("A request with this Idempotency-Key is still being worked on (or another conflict).")
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                    )
+                    .build()
+                    .into()
+            });
+        }
     }
 }
 

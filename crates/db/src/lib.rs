@@ -7,6 +7,7 @@
 pub mod api_tokens;
 pub mod audit;
 pub mod customers;
+pub mod idempotency;
 pub mod invoices;
 pub mod login_failures;
 pub mod schema;

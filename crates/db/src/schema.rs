@@ -45,6 +45,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (principal, key) {
+        principal -> Bytea,
+        key -> Text,
+        fingerprint -> Bytea,
+        status -> Nullable<Int2>,
+        content_type -> Nullable<Text>,
+        location -> Nullable<Text>,
+        body -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     invoices (id) {
         id -> Int8,
         customer_id -> Int8,
@@ -121,6 +134,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_events,
     customers,
+    idempotency_keys,
     invoices,
     login_failures,
     sessions,

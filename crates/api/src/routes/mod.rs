@@ -18,6 +18,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(docs::configure)
         .service(
             web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(
+                    crate::idempotency::middleware,
+                ))
                 .service(docs::spec)
                 .service(setup::status)
                 .service(setup::create_first_admin)

@@ -1,0 +1,286 @@
+//! `Idempotency-Key` on POST: a retried request gets the first request's answer instead of
+//! doing the work twice (a second customer, a second invoice and receipt).
+//!
+//! The key belongs to the credential that sent it: the API token, or the session together with
+//! its CSRF token (so a cross-site request, which can't send the CSRF header, never gets a
+//! stored answer). Answers below 500 are kept for [`KEEP_FOR`], except those that depend on the
+//! moment rather than the request (401, 403, 429); a server error releases the key so a retry
+//! does the work. The same key with a different request is refused with 422; a retry while the
+//! first request is still running gets 409.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
+use chrono::TimeDelta;
+use crm_db::idempotency::{self as keys, Claim, StoredAnswer};
+use crm_domain::FieldErrors;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::auth::cookies::{CSRF_HEADER, SESSION_COOKIE};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The request header.
+pub const HEADER: &str = "Idempotency-Key";
+/// How long answers are kept.
+pub const KEEP_FOR: TimeDelta = TimeDelta::hours(24);
+/// The longest key.
+const MAX_KEY_CHARS: usize = 255;
+/// Room for the fields and boundaries of a multipart upload beyond the file itself.
+const BODY_OVERHEAD: usize = 64 * 1024;
+
+/// The middleware (`actix_web::middleware::from_fn`).
+pub async fn middleware(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let key = req
+        .headers()
+        .get(HEADER)
+        .map(|value| value.to_str().map(str::to_owned));
+    let (Some(key), Method::POST) = (key, req.method().clone()) else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    let Some(principal) = principal(&req) else {
+        // Unauthenticated: the handler answers 401 (or it is sign-in, where keys mean nothing).
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    let key = match key.ok().filter(|k| valid_key(k)) {
+        Some(key) => key,
+        None => {
+            let mut errors = FieldErrors::new();
+            errors.add(
+                HEADER,
+                format!("Must be 1 to {MAX_KEY_CHARS} visible ASCII characters, e.g. a UUID."),
+            );
+            return Ok(req.error_response(ApiError::from(errors)));
+        }
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    let limit = state
+        .config
+        .max_upload_bytes
+        .max(crate::extract::MAX_JSON_BYTES)
+        .saturating_add(BODY_OVERHEAD);
+    let body = match read_body(req.take_payload(), limit).await {
+        Ok(body) => body,
+        Err(error) => return Ok(req.error_response(error)),
+    };
+    let fingerprint = fingerprint(
+        req.method().as_str(),
+        req.uri().path_and_query().map_or("", |p| p.as_str()),
+        req.headers()
+            .get(header::CONTENT_TYPE)
+            .map_or(b"".as_slice(), |v| v.as_bytes()),
+        &body,
+    );
+
+    let claim = {
+        let (principal, key, fingerprint) = (principal.clone(), key.clone(), fingerprint.clone());
+        state
+            .db(move |conn| Ok(keys::claim(conn, &principal, &key, &fingerprint)?))
+            .await
+    };
+    match claim {
+        Ok(Claim::Claimed) => {}
+        Ok(Claim::Answered(answer)) => return Ok(req.into_response(replay(answer))),
+        Ok(Claim::InProgress) => {
+            return Ok(req.error_response(ApiError::Conflict(format!(
+                "A request with this {HEADER} is still being worked on; retry in a moment."
+            ))));
+        }
+        Ok(Claim::OtherRequest) => {
+            let mut errors = FieldErrors::new();
+            errors.add(
+                HEADER,
+                "This key was used for a different request: use a new key for a new request.",
+            );
+            return Ok(req.error_response(ApiError::from(errors)));
+        }
+        Err(error) => return Ok(req.error_response(error)),
+    }
+
+    req.set_payload(Payload::from(body));
+    let response = next.call(req).await;
+    let response = match response {
+        Ok(response) => response,
+        Err(error) => {
+            forget(&state, principal, key).await;
+            return Err(error);
+        }
+    };
+    let status = response.status();
+    if !keeps(status) {
+        forget(&state, principal, key).await;
+        return Ok(response.map_into_boxed_body());
+    }
+    let (req, response) = response.into_parts();
+    let header_text = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let content_type = header_text(header::CONTENT_TYPE);
+    let location = header_text(header::LOCATION);
+    let (head, body) = response.into_parts();
+    let body = match actix_web::body::to_bytes(body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            forget(&state, principal, key).await;
+            return Ok(ServiceResponse::new(
+                req,
+                ApiError::internal(anyhow::anyhow!("response body could not be read"))
+                    .error_response(),
+            ));
+        }
+    };
+    let answer = StoredAnswer {
+        status: i16::try_from(status.as_u16()).unwrap_or(i16::MAX),
+        content_type,
+        location,
+        body: body.to_vec(),
+    };
+    let stored = state
+        .db(move |conn| Ok(keys::complete(conn, &principal, &key, &answer)?))
+        .await;
+    if let Err(error) = stored {
+        // The work is done and its answer goes out; only a retry would repeat it.
+        tracing::warn!(%error, "idempotent answer not stored");
+    }
+    Ok(ServiceResponse::new(
+        req,
+        head.set_body(body).map_into_boxed_body(),
+    ))
+}
+
+/// Who sent the request, as a hash: the bearer token, or the session with its CSRF token.
+fn principal(req: &ServiceRequest) -> Option<Vec<u8>> {
+    let mut hasher = Sha256::new();
+    if let Some(authorization) = req.headers().get(header::AUTHORIZATION) {
+        hasher.update(b"bearer\0");
+        hasher.update(authorization.as_bytes());
+    } else {
+        let session = req.cookie(SESSION_COOKIE)?;
+        hasher.update(b"session\0");
+        hasher.update(session.value().as_bytes());
+        hasher.update(b"\0");
+        hasher.update(req.headers().get(CSRF_HEADER)?.as_bytes());
+    }
+    Some(hasher.finalize().to_vec())
+}
+
+fn valid_key(key: &str) -> bool {
+    (1..=MAX_KEY_CHARS).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// What makes two requests the same one: method, path and query, content type and body.
+pub fn fingerprint(
+    method: &str,
+    path_and_query: &str,
+    content_type: &[u8],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    for part in [method.as_bytes(), path_and_query.as_bytes(), content_type] {
+        hasher.update(part);
+        hasher.update(b"\0");
+    }
+    hasher.update(body);
+    hasher.finalize().to_vec()
+}
+
+/// The whole body, up to `limit` bytes (413 beyond).
+async fn read_body(mut payload: Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| ApiError::BadRequest("The request body was cut short.".into()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "The request body must be at most {} MiB.",
+                limit.div_ceil(1024 * 1024)
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Whether an answer is the request's own, worth giving again to a retry.
+fn keeps(status: StatusCode) -> bool {
+    !status.is_server_error()
+        && !matches!(
+            status,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+        )
+}
+
+/// The stored answer, marked as a replay.
+fn replay(answer: StoredAnswer) -> HttpResponse {
+    let status = u16::try_from(answer.status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut response = HttpResponse::build(status);
+    response.insert_header(("Idempotent-Replayed", "true"));
+    if let Some(content_type) = answer.content_type {
+        response.insert_header((header::CONTENT_TYPE, content_type));
+    }
+    if let Some(location) = answer.location {
+        response.insert_header((header::LOCATION, location));
+    }
+    response.body(answer.body)
+}
+
+/// Releases a claimed key after an answer not worth keeping.
+async fn forget(state: &AppState, principal: Vec<u8>, key: String) {
+    let released = state
+        .db(move |conn| Ok(keys::release(conn, &principal, &key)?))
+        .await;
+    if let Err(error) = released {
+        tracing::warn!(%error, "idempotency key not released; it expires in a day");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_short_visible_ascii() {
+        assert!(valid_key("4f9c2a4e-8d1e-4c6b-9c55-0d9a1c2b3e4f"));
+        assert!(!valid_key(""));
+        assert!(!valid_key("with space"));
+        assert!(!valid_key("ключ"));
+        assert!(!valid_key(&"k".repeat(256)));
+    }
+
+    #[test]
+    fn answers_that_depend_on_the_moment_are_not_kept() {
+        for kept in [200, 201, 204, 400, 404, 409, 413, 422] {
+            assert!(keeps(StatusCode::from_u16(kept).unwrap()), "{kept}");
+        }
+        for not_kept in [401, 403, 429, 500, 503] {
+            assert!(
+                !keeps(StatusCode::from_u16(not_kept).unwrap()),
+                "{not_kept}"
+            );
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Stored answers to POST requests sent with an `Idempotency-Key` (see the migration that
+//! makes `idempotency_keys`).
+//!
+//! (Stored answers leave the table through [`claim`] only, so `StoredAnswer` is a plain struct:
+//! its columns are nullable while a request is in progress.)
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::schema::idempotency_keys;
+
+/// A stored answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub status: i16,
+    pub content_type: Option<String>,
+    pub location: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// What the key already stands for, when [`claim`] did not get it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is new: the caller does the work, then [`complete`]s or [`release`]s it.
+    Claimed,
+    /// The same request was answered before: this is the answer.
+    Answered(StoredAnswer),
+    /// The same request is being worked on right now.
+    InProgress,
+    /// The key was used for a different request.
+    OtherRequest,
+}
+
+/// Claims `key` for `principal`'s request with this `fingerprint`, or says what it stands for.
+pub fn claim(
+    conn: &mut PgConnection,
+    principal: &[u8],
+    key: &str,
+    fingerprint: &[u8],
+) -> QueryResult<Claim> {
+    let inserted = diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::principal.eq(principal),
+            idempotency_keys::key.eq(key),
+            idempotency_keys::fingerprint.eq(fingerprint),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    if inserted == 1 {
+        return Ok(Claim::Claimed);
+    }
+    type Row = (
+        Vec<u8>,
+        Option<i16>,
+        Option<String>,
+        Option<String>,
+        Option<Vec<u8>>,
+    );
+    let found: Option<Row> = idempotency_keys::table
+        .find((principal, key))
+        .select((
+            idempotency_keys::fingerprint,
+            idempotency_keys::status,
+            idempotency_keys::content_type,
+            idempotency_keys::location,
+            idempotency_keys::body,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(match found {
+        // Released between the insert and the read: the caller may try again.
+        None => Claim::InProgress,
+        Some((stored, _, _, _, _)) if stored != fingerprint => Claim::OtherRequest,
+        Some((_, Some(status), content_type, location, body)) => Claim::Answered(StoredAnswer {
+            status,
+            content_type,
+            location,
+            body: body.unwrap_or_default(),
+        }),
+        Some((_, None, ..)) => Claim::InProgress,
+    })
+}
+
+/// Stores the answer to a claimed key.
+pub fn complete(
+    conn: &mut PgConnection,
+    principal: &[u8],
+    key: &str,
+    answer: &StoredAnswer,
+) -> QueryResult<()> {
+    diesel::update(idempotency_keys::table.find((principal, key)))
+        .set((
+            idempotency_keys::status.eq(answer.status),
+            idempotency_keys::content_type.eq(&answer.content_type),
+            idempotency_keys::location.eq(&answer.location),
+            idempotency_keys::body.eq(&answer.body),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Lets go of a claimed key whose request had no answer worth keeping (a server error), so a
+/// retry does the work.
+pub fn release(conn: &mut PgConnection, principal: &[u8], key: &str) -> QueryResult<()> {
+    diesel::delete(
+        idempotency_keys::table
+            .find((principal, key))
+            .filter(idempotency_keys::status.is_null()),
+    )
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Deletes keys made before `cutoff`; returns how many.
+pub fn prune(conn: &mut PgConnection, cutoff: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(cutoff)))
+        .execute(conn)
+}
