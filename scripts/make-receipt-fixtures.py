@@ -5,7 +5,7 @@ Needs Pillow and pypng (pip install pillow pypng) and qpdf. Every image shows fo
 quadrants (red top-left, green top-right, blue bottom-left, white bottom-right), so a wrong
 orientation or mirror is obvious.
 """
-import io, pathlib, subprocess
+import io, pathlib, struct, subprocess, zlib
 import png
 from PIL import Image
 
@@ -50,4 +50,27 @@ quadrants().save(out / "image.gif")
 
 quadrants().save(out / "plain.pdf")
 subprocess.run(["qpdf", "--encrypt", "user", "owner", "256", "--", str(out / "plain.pdf"), str(out / "encrypted.pdf")], check=True)
+subprocess.run(["qpdf", "--encrypt", "", "owner", "256", "--", str(out / "plain.pdf"), str(out / "encrypted-empty-password.pdf")], check=True)
+
+# A PDF that runs JavaScript when opened, written by hand and given a proper xref by qpdf.
+handmade = out / "javascript-handmade.pdf"
+handmade.write_bytes(b"""%PDF-1.7
+1 0 obj << /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >> endobj
+2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj
+3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] >> endobj
+trailer << /Size 4 /Root 1 0 R >>
+%%EOF
+""")
+subprocess.run(["qpdf", str(handmade), str(out / "javascript.pdf")], check=False)
+handmade.unlink()
+
+# A decompression bomb: a valid PNG header claiming 100000 x 100000 pixels, a tiny body.
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+(out / "bomb.png").write_bytes(
+    b"\x89PNG\r\n\x1a\n"
+    + chunk(b"IHDR", struct.pack(">II", 100_000, 100_000) + bytes([8, 2, 0, 0, 0]))
+    + chunk(b"IDAT", zlib.compress(b""))
+    + chunk(b"IEND", b"")
+)
 print("fixtures written to", out)

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { ADMIN, createAdmin, session, signIn, signedIn } from "./harness.mjs";
+import { ADMIN, artifacts, createAdmin, session, signIn, signedIn } from "./harness.mjs";
 
 const toast = (page, text) => page.locator(".toast", { hasText: text });
 const fixtures = new URL("../../crates/receipts/tests/fixtures/", import.meta.url).pathname;
@@ -292,6 +292,8 @@ test("an invoice with a photo receipt is uploaded, listed, previewed and deleted
       return { type: response.headers.get("content-type"), start: (await response.text()).slice(0, 5) };
     });
     assert.deepEqual(pdf, { type: "application/pdf", start: "%PDF-" });
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: `${artifacts}/invoice-preview.png` });
     // The preview takes the focus, so Escape closes it at once.
     await page.keyboard.press("Escape");
     await preview.waitFor({ state: "detached" });

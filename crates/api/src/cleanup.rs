@@ -50,8 +50,15 @@ pub async fn remove_now(state: &AppState, key: &str) {
     }
 }
 
-/// Removes the file, then its record.
+/// Removes the file, then its record; unless an invoice points to it, or it is gone already.
 async fn remove(state: &AppState, key: &str) -> Result<(), ApiError> {
+    let owned = key.to_owned();
+    let removable = state
+        .db(move |conn| Ok(stale_receipts::removable(conn, &owned)?))
+        .await?;
+    if !removable {
+        return Ok(());
+    }
     state.receipts.delete(key).await?;
     let key = key.to_owned();
     state

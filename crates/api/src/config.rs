@@ -166,8 +166,12 @@ impl Config {
             default_currency: Currency::parse(get("DEFAULT_CURRENCY").as_deref().unwrap_or("USD"))
                 .map_err(|e| ConfigError::new("DEFAULT_CURRENCY", e.to_string()))?,
             receipt_limits: crm_receipts::Limits {
-                max_pixels: parsed("RECEIPT_MAX_MEGAPIXELS", "50")?.max(1) * 1_000_000,
-                ..crm_receipts::Limits::default()
+                max_pixels: parsed("RECEIPT_MAX_MEGAPIXELS", "50")?
+                    .clamp(1, 10_000)
+                    .saturating_mul(1_000_000),
+                max_decoded_bytes: parsed("RECEIPT_MAX_DECODED_MB", "512")?
+                    .clamp(1, 65_536)
+                    .saturating_mul(1024 * 1024),
             },
         })
     }

@@ -17,6 +17,9 @@ pub struct AppState {
     pub pool: PgPool,
     pub redis: Option<redis::Client>,
     pub receipts: ReceiptStore,
+    /// Receipt conversions that may run at once: each may hold hundreds of megabytes, so
+    /// concurrent uploads queue here rather than add up.
+    pub conversions: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -38,11 +41,13 @@ impl AppState {
         );
         let redis = redis::Client::open(config.redis_url.expose_secret()).ok();
         let receipts = ReceiptStore::from_config(&config.receipt_storage)?;
+        let parallel = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Self {
             config: Arc::new(config),
             pool,
             redis,
             receipts,
+            conversions: Arc::new(tokio::sync::Semaphore::new(parallel)),
         })
     }
 

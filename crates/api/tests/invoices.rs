@@ -295,15 +295,155 @@ async fn only_pdf_jpeg_and_png_are_accepted_whatever_the_name() {
             "{name}"
         );
     }
-    let encrypted = s
-        .add_invoice(
-            &[("amount", "5")],
-            Some(("e.pdf", &fixture("encrypted.pdf"))),
-        )
-        .await;
-    assert!(encrypted.field_errors("receipt")[0].contains("encrypted"));
     assert_eq!(invoice_count(&s.db), 0);
     assert!(stored_files(&s.receipts).is_empty());
+}
+
+#[actix_web::test]
+async fn unreadable_encrypted_scripted_empty_and_giant_files_are_refused_saying_why() {
+    let s = setup(&[]).await;
+    let plain = fixture("plain.pdf");
+    let baseline = fixture("baseline.jpg");
+    let cases: [(&str, &[u8], &str); 7] = [
+        (
+            "half.pdf",
+            &plain[..plain.len() / 2],
+            "The file is damaged or incomplete: it is not a readable PDF document.",
+        ),
+        (
+            "cut.jpg",
+            &baseline[..baseline.len() - 40],
+            "The file is damaged or incomplete: it is not a readable JPEG image.",
+        ),
+        (
+            "locked.pdf",
+            &fixture("encrypted.pdf"),
+            "The PDF is encrypted or password-protected; upload an unprotected copy.",
+        ),
+        (
+            "owner-locked.pdf",
+            &fixture("encrypted-empty-password.pdf"),
+            "The PDF is encrypted or password-protected; upload an unprotected copy.",
+        ),
+        (
+            "script.pdf",
+            &fixture("javascript.pdf"),
+            "The PDF contains JavaScript or actions that launch programs, which are not allowed.",
+        ),
+        ("empty.pdf", b"", "The file is empty."),
+        (
+            "bomb.png",
+            &fixture("bomb.png"),
+            "The image is too large (100000 × 100000 pixels); the limit is 50 megapixels.",
+        ),
+    ];
+    for (name, bytes, message) in cases {
+        let answer = s.add_invoice(&[("amount", "5")], Some((name, bytes))).await;
+        answer.assert_problem(422);
+        assert_eq!(answer.field_errors("receipt"), vec![message], "{name}");
+    }
+    assert_eq!(invoice_count(&s.db), 0);
+    assert!(stored_files(&s.receipts).is_empty());
+}
+
+#[actix_web::test]
+async fn a_file_input_left_empty_in_a_browser_is_a_missing_receipt() {
+    let s = setup(&[]).await;
+    // What a browser sends for `<input type=file>` with nothing chosen.
+    let answer = s.add_invoice(&[("amount", "5")], Some(("", b""))).await;
+    assert_eq!(
+        answer.field_errors("receipt"),
+        vec!["This field is required."],
+        "{}",
+        answer.text
+    );
+}
+
+#[actix_web::test]
+async fn invoices_need_a_sign_in_and_cookie_requests_their_csrf_token() {
+    let s = setup(&[]).await;
+    let created = s
+        .add_invoice(&[("amount", "5")], Some(("r.pdf", &fixture("plain.pdf"))))
+        .await;
+    let id = created.json["id"].as_i64().unwrap();
+    let form = || multipart(&[("amount", "6")], Some(("r.pdf", &fixture("plain.pdf"))));
+    let multipart_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    let requests = || {
+        [
+            upload(s.customer, form()),
+            TestRequest::get().uri(&format!("/api/v1/customers/{}/invoices", s.customer)),
+            TestRequest::get().uri(&format!("/api/v1/invoices/{id}")),
+            TestRequest::get().uri(&format!("/api/v1/invoices/{id}/receipt")),
+            TestRequest::patch()
+                .uri(&format!("/api/v1/invoices/{id}"))
+                .set_json(json!({"notes": "x"})),
+            TestRequest::put()
+                .uri(&format!("/api/v1/invoices/{id}/receipt"))
+                .insert_header(("Content-Type", multipart_type.clone()))
+                .set_payload(form()),
+            TestRequest::delete().uri(&format!("/api/v1/invoices/{id}")),
+        ]
+    };
+    for request in requests() {
+        send(&s.app, request).await.assert_problem(401);
+    }
+    // A signed-in browser's cookie alone (a cross-site request) changes nothing.
+    let login = send(
+        &s.app,
+        TestRequest::post()
+            .uri("/api/v1/auth/login")
+            .set_json(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+    )
+    .await;
+    let session = session_of(&login);
+    // The unsafe ones: upload, edit, replace, delete.
+    for (index, request) in requests().into_iter().enumerate() {
+        if [0, 4, 5, 6].contains(&index) {
+            send(&s.app, session.cookie_only(request))
+                .await
+                .assert_problem(403);
+        }
+    }
+    assert_eq!(invoice_count(&s.db), 1);
+    assert_eq!(stored_files(&s.receipts).len(), 1);
+    let unchanged = send(
+        &s.app,
+        bearer(
+            TestRequest::get().uri(&format!("/api/v1/invoices/{id}")),
+            &s.token,
+        ),
+    )
+    .await;
+    assert_eq!(unchanged.json, created.json);
+}
+
+#[actix_web::test]
+async fn when_the_invoice_row_cannot_be_written_its_stored_file_is_removed() {
+    let s = setup(&[]).await;
+    // PostgreSQL refuses the insert after the receipt is stored (as a full disk or a lost
+    // connection would).
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut s.db.connection(),
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'no space left'; END $$; \
+         CREATE TRIGGER refuse BEFORE INSERT ON invoices FOR EACH ROW EXECUTE FUNCTION refuse();",
+    )
+    .unwrap();
+    let answer = s
+        .add_invoice(&[("amount", "5")], Some(("r.pdf", &fixture("plain.pdf"))))
+        .await;
+    answer.assert_problem(500);
+    assert!(
+        !answer.text.contains("no space left"),
+        "no internals: {}",
+        answer.text
+    );
+    assert_eq!(invoice_count(&s.db), 0);
+    assert!(
+        stored_files(&s.receipts).is_empty(),
+        "the file went with the row"
+    );
+    assert!(pending_removals(&s.db).is_empty());
 }
 
 #[actix_web::test]
@@ -458,8 +598,20 @@ async fn invoice_fields_can_be_edited_with_the_same_rules() {
     assert_eq!(bad.field_errors("amount"), vec!["Must not be negative."]);
     assert_eq!(
         bad.field_errors("issued_on"),
-        vec!["Enter a date as YYYY-MM-DD."]
+        vec!["Enter a date from 1900 to 2999 as YYYY-MM-DD."]
     );
+    // Text PostgreSQL would refuse (a NUL byte), or a date outside its range, is a field error
+    // too, never a 500.
+    let bad = send(
+        &s.app,
+        edit(json!({"number": "2026\u{0}", "issued_on": "-5000-01-01"})),
+    )
+    .await;
+    assert_eq!(
+        bad.field_errors("number"),
+        vec!["Must not contain control characters."]
+    );
+    assert_eq!(bad.field_errors("issued_on").len(), 1);
     let read = send(&s.app, bearer(TestRequest::get().uri(&uri), &s.token)).await;
     assert_eq!(
         read.json["amount"], "1200",

@@ -30,6 +30,25 @@ pub fn forget(conn: &mut PgConnection, key: &str) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Whether the file under `key` may be removed: its removal is recorded and no invoice points
+/// to it. A key an invoice points to (a commit whose answer was lost, say) loses its record
+/// instead, so it is never removed.
+pub fn removable(conn: &mut PgConnection, key: &str) -> QueryResult<bool> {
+    use crate::schema::invoices;
+    use diesel::dsl::exists;
+    conn.transaction(|conn| {
+        let in_use: bool = diesel::select(exists(
+            invoices::table.filter(invoices::receipt_key.eq(key)),
+        ))
+        .get_result(conn)?;
+        if in_use {
+            forget(conn, key)?;
+            return Ok(false);
+        }
+        diesel::select(exists(stale_receipts::table.find(key))).get_result(conn)
+    })
+}
+
 /// Takes up to `limit` keys that are due at `now`, pushing each one's due time `lease` later
 /// so that a sweep that dies half-way is retried, and two API processes never take the same key
 /// at once. Keys that an invoice points to (which the protocol never lets happen) are dropped

@@ -24,7 +24,7 @@ pub use field_errors::FieldErrors;
 pub use ids::{ApiTokenId, AuditEventId, CustomerId, InvoiceId, UserId};
 pub use money::{Amount, AmountError, Currency, CurrencyError};
 pub use phone::{PhoneError, PhoneNumber, Region, RegionError};
-pub use text::{CustomerName, Notes, TextError, TokenName, UserName};
+pub use text::{CustomerName, InvoiceNumber, Notes, TextError, TokenName, UserName};
 pub use timezone::{TimeZone, TimeZoneError};
 pub use user::{Password, PasswordError, Role, RoleError};
 

@@ -97,6 +97,11 @@ text_value!(
     Notes, max = 5000, required = false, multiline = true
 );
 text_value!(
+    /// An invoice's own number (as printed on it): trimmed, at most 64 characters, one line,
+    /// may be empty.
+    InvoiceNumber, max = 64, required = false, multiline = false
+);
+text_value!(
     /// A user's display name: trimmed, 1 to 100 characters, one line.
     UserName, max = 100, required = true, multiline = false
 );
@@ -148,6 +153,14 @@ mod tests {
             Err(TextError::ControlCharacters)
         );
         assert!(Notes::parse("line one\nline two\ttab").is_ok());
+        assert_eq!(
+            InvoiceNumber::parse("2026\u{0}42"),
+            Err(TextError::ControlCharacters)
+        );
+        assert_eq!(
+            InvoiceNumber::parse(" 2026-0042 ").map(InvoiceNumber::into_inner),
+            Ok("2026-0042".to_owned())
+        );
         assert_eq!(Notes::parse("bell\u{7}"), Err(TextError::ControlCharacters));
     }
 

@@ -21,6 +21,11 @@ pub enum ReceiptError {
         height: u32,
         max_megapixels: u64,
     },
+    /// A JPEG of a kind PDF viewers can't show (lossless, hierarchical, arithmetic-coded).
+    #[error(
+        "This kind of JPEG (lossless, hierarchical or arithmetic-coded) can't be shown in a PDF; save it as a standard JPEG or PNG."
+    )]
+    UnsupportedJpeg,
     /// A password-protected PDF.
     #[error("The PDF is encrypted or password-protected; upload an unprotected copy.")]
     Encrypted,

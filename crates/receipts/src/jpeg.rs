@@ -109,14 +109,20 @@ pub(crate) fn read_headers(bytes: &[u8]) -> Result<JpegInfo, ReceiptError> {
             .filter(|_| length >= 2)
             .ok_or(MALFORMED)?;
         match marker {
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+            // Baseline, extended and progressive Huffman frames: what PDF's DCTDecode reads.
+            0xC0..=0xC2 => {
                 if segment.len() < 6 || segment[0] != 8 {
                     return Err(MALFORMED);
                 }
                 info.height = u32::from(u16::from_be_bytes([segment[1], segment[2]]));
                 info.width = u32::from(u16::from_be_bytes([segment[3], segment[4]]));
                 info.components = segment[5];
-                info.progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
+                info.progressive = marker == 0xC2;
+            }
+            // Lossless, hierarchical and arithmetic-coded frames: valid JPEG, but viewers
+            // can't decode them inside a PDF.
+            0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
+                return Err(ReceiptError::UnsupportedJpeg);
             }
             0xE0 if segment.starts_with(b"JFIF\0") && segment.len() >= 12 => {
                 let (x, y) = (

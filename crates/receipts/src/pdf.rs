@@ -20,13 +20,15 @@ pub fn check(bytes: &[u8]) -> Result<u32, ReceiptError> {
         _ if looks_encrypted(bytes) => ReceiptError::Encrypted,
         _ => MALFORMED,
     })?;
-    if doc.is_encrypted() || doc.trailer.get(b"Encrypt").is_ok() {
+    // `was_encrypted`: lopdf opens files whose user password is empty and drops their
+    // `/Encrypt`; such a file is still encrypted for everyone else who opens it.
+    if doc.is_encrypted() || doc.was_encrypted() || doc.trailer.get(b"Encrypt").is_ok() {
         return Err(ReceiptError::Encrypted);
     }
     if !trailer_ok(bytes) {
         return Err(MALFORMED);
     }
-    if doc.objects.values().any(is_active) {
+    if doc.objects.values().any(|object| is_active(object, 0)) {
         return Err(ReceiptError::ActiveContent);
     }
     let pages = u32::try_from(doc.get_pages().len()).map_err(|_| MALFORMED)?;
@@ -49,10 +51,21 @@ fn looks_encrypted(bytes: &[u8]) -> bool {
     bytes.windows(8).any(|w| w == b"/Encrypt")
 }
 
-fn is_active(object: &Object) -> bool {
+/// How deep [`is_active`] looks into nested dictionaries and arrays; real PDFs nest a handful of
+/// levels, and anything deeper is refused rather than left unchecked.
+const MAX_NESTING: usize = 32;
+
+/// Whether an object, or any dictionary or array written inside it, runs code: actions may be
+/// separate objects or written inline (`/OpenAction << /S /JavaScript … >>`, an annotation's
+/// `/A << /S /Launch … >>`).
+fn is_active(object: &Object, depth: usize) -> bool {
+    if depth > MAX_NESTING {
+        return true;
+    }
     let dict = match object {
         Object::Dictionary(dict) => dict,
         Object::Stream(stream) => &stream.dict,
+        Object::Array(items) => return items.iter().any(|item| is_active(item, depth + 1)),
         _ => return false,
     };
     let runs_action = dict
@@ -60,5 +73,7 @@ fn is_active(object: &Object) -> bool {
         .ok()
         .and_then(|s| s.as_name().ok())
         .is_some_and(|name| ACTIVE_ACTIONS.contains(&name));
-    runs_action || ACTIVE_KEYS.iter().any(|key| dict.has(key))
+    runs_action
+        || ACTIVE_KEYS.iter().any(|key| dict.has(key))
+        || dict.iter().any(|(_, value)| is_active(value, depth + 1))
 }

@@ -329,6 +329,63 @@ fn broken_encrypted_and_scripted_pdfs_are_refused() {
 }
 
 #[test]
+fn actions_written_inline_are_found_too() {
+    // `/OpenAction << /S /JavaScript … >>` in the catalog itself, not a separate object.
+    let mut doc = lopdf::Document::load_mem(&one_page_pdf(None, b"")).unwrap();
+    let catalog = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    let script = lopdf::dictionary! { "S" => "JavaScript", "JS" => lopdf::Object::string_literal("app.alert(1)") };
+    doc.get_object_mut(catalog)
+        .unwrap()
+        .as_dict_mut()
+        .unwrap()
+        .set("OpenAction", script);
+    assert_eq!(refused(&saved(&mut doc)), ReceiptError::ActiveContent);
+
+    // A link annotation that launches a program, inline in the page's /Annots array.
+    let mut doc = lopdf::Document::load_mem(&one_page_pdf(None, b"")).unwrap();
+    let page = *doc.get_pages().values().next().unwrap();
+    let action =
+        lopdf::dictionary! { "S" => "Launch", "F" => lopdf::Object::string_literal("cmd.exe") };
+    let rect: Vec<lopdf::Object> = vec![0.into(), 0.into(), 10.into(), 10.into()];
+    let launch = lopdf::dictionary! { "Type" => "Annot", "Subtype" => "Link", "Rect" => rect, "A" => action };
+    doc.get_object_mut(page)
+        .unwrap()
+        .as_dict_mut()
+        .unwrap()
+        .set("Annots", vec![lopdf::Object::Dictionary(launch)]);
+    assert_eq!(refused(&saved(&mut doc)), ReceiptError::ActiveContent);
+}
+
+#[test]
+fn jpegs_that_pdf_viewers_cannot_decode_are_refused_with_a_reason() {
+    let baseline = fixture("baseline.jpg");
+    let sof = baseline
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("a baseline frame header");
+    for kind in [0xC3u8, 0xC5, 0xC9, 0xCB] {
+        let mut other = baseline.clone();
+        other[sof + 1] = kind;
+        assert_eq!(refused(&other), ReceiptError::UnsupportedJpeg, "{kind:#x}");
+    }
+}
+
+#[test]
+fn a_pdf_encrypted_with_an_empty_user_password_is_refused() {
+    // Opens without a password, yet is encrypted: lopdf decrypts it silently.
+    assert_eq!(
+        refused(&fixture("encrypted-empty-password.pdf")),
+        ReceiptError::Encrypted
+    );
+}
+
+fn saved(doc: &mut lopdf::Document) -> Vec<u8> {
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+#[test]
 fn a_readable_pdf_that_mentions_encryption_is_not_taken_for_an_encrypted_one() {
     let text = one_page_pdf(
         None,

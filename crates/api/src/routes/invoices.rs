@@ -3,11 +3,13 @@
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use crm_db::audit::{self, NewAuditEvent};
 use crm_db::invoices::{self as rows, Invoice, InvoiceChanges, NewInvoice, ReceiptColumns};
 use crm_db::stale_receipts;
-use crm_domain::{Amount, Currency, CustomerId, FieldErrors, InvoiceId, Notes, REQUIRED};
+use crm_domain::{
+    Amount, Currency, CustomerId, FieldErrors, InvoiceId, InvoiceNumber, Notes, REQUIRED,
+};
 use crm_receipts::{ReceiptError, SourceKind};
 use diesel::{Connection, QueryResult};
 use futures_util::StreamExt;
@@ -142,7 +144,6 @@ pub struct InvoiceUpload {
 
 /// Longest text field accepted in the form.
 const MAX_TEXT_FIELD_BYTES: usize = 16 * 1024;
-const MAX_NUMBER_CHARS: usize = 64;
 const MAX_FILE_NAME_CHARS: usize = 255;
 
 /// Uploads an invoice with its receipt (`multipart/form-data`). The type is decided by the
@@ -197,18 +198,15 @@ pub async fn create(
         (Some(text), Some(currency)) => errors.check("amount", Amount::parse(text, currency)),
         (Some(_), None) => None,
     };
-    let number = form.text("number").unwrap_or_default().to_owned();
-    if number.chars().count() > MAX_NUMBER_CHARS {
-        errors.add(
+    let number = errors
+        .check(
             "number",
-            format!("Must be at most {MAX_NUMBER_CHARS} characters."),
-        );
-    }
+            InvoiceNumber::parse(form.text("number").unwrap_or_default()),
+        )
+        .map(InvoiceNumber::into_inner)
+        .unwrap_or_default();
     let issued_on = match form.text("issued_on") {
-        Some(text) => errors.check(
-            "issued_on",
-            NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "Enter a date as YYYY-MM-DD."),
-        ),
+        Some(text) => errors.check("issued_on", parse_issued_on(text)),
         None => Some(Utc::now().date_naive()),
     };
     let notes = errors.check(
@@ -290,6 +288,11 @@ async fn convert(
     bytes: Vec<u8>,
 ) -> Result<Result<(Vec<u8>, SourceKind, u32), ReceiptError>, ApiError> {
     let limits = state.config.receipt_limits;
+    let _permit = state
+        .conversions
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     web::block(move || {
         crm_receipts::convert_to_pdf(&bytes, &limits)
             .map(|done| (done.pdf.into_owned(), done.source, done.pages))
@@ -425,10 +428,11 @@ async fn read_form(
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(|_| unreadable())?;
         let name = field.name().unwrap_or_default().to_owned();
-        let file_name = field
+        let raw_file_name = field
             .content_disposition()
             .and_then(|cd| cd.get_filename())
-            .map(safe_file_name);
+            .map(str::to_owned);
+        let file_name = raw_file_name.as_deref().map(safe_file_name);
         let limit = if name == "receipt" {
             max_bytes
         } else {
@@ -448,6 +452,9 @@ async fn read_form(
             bytes.extend_from_slice(&chunk);
         }
         match name.as_str() {
+            // What a browser sends for a file input left empty: no name, no bytes. That is no
+            // receipt ("required"), not an empty file.
+            "receipt" if bytes.is_empty() && raw_file_name.as_deref() == Some("") => {}
             "receipt" => {
                 form.receipt = Some((file_name.unwrap_or_else(|| "receipt".to_owned()), bytes))
             }
@@ -751,6 +758,15 @@ pub async fn update(
     Ok(web::Json(InvoiceResponse::try_from(invoice)?))
 }
 
+/// An issue date: `YYYY-MM-DD` from 1900 to 2999 (a year outside is a typo, and PostgreSQL's
+/// own range is narrower than chrono's).
+fn parse_issued_on(text: &str) -> Result<NaiveDate, &'static str> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|date| (1900..=2999).contains(&date.year()))
+        .ok_or("Enter a date from 1900 to 2999 as YYYY-MM-DD.")
+}
+
 /// Turns a PATCH body into column changes, or every field's error.
 fn parse_changes(
     body: &UpdateInvoiceRequest,
@@ -779,25 +795,30 @@ fn parse_changes(
         changes.currency = currency.map(|c| c.code().to_owned());
     }
     if let Some(number) = &body.number {
-        if number.trim().chars().count() > MAX_NUMBER_CHARS {
-            errors.add(
-                "number",
-                format!("Must be at most {MAX_NUMBER_CHARS} characters."),
-            );
-        }
-        changes.number = Some(number.trim().to_owned());
+        changes.number = errors
+            .check("number", InvoiceNumber::parse(number))
+            .map(InvoiceNumber::into_inner);
     }
     if let Some(date) = &body.issued_on {
-        changes.issued_on = errors.check(
-            "issued_on",
-            NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
-                .map_err(|_| "Enter a date as YYYY-MM-DD."),
-        );
+        changes.issued_on = errors.check("issued_on", parse_issued_on(date));
     }
     if let Some(notes) = &body.notes {
         changes.notes = errors
             .check("notes", Notes::parse(notes))
             .map(Notes::into_inner);
+    }
+    // What is sent as it already is changes nothing (and leaves no trace in the activity).
+    if changes.number.as_deref() == Some(current.number.as_str()) {
+        changes.number = None;
+    }
+    if !currency_changed && changes.amount_minor == Some(current.amount_minor) {
+        changes.amount_minor = None;
+    }
+    if changes.issued_on == Some(current.issued_on) {
+        changes.issued_on = None;
+    }
+    if changes.notes.as_deref() == Some(current.notes.as_str()) {
+        changes.notes = None;
     }
     errors.into_result(|| changes).map_err(ApiError::from)
 }
