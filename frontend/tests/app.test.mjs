@@ -1,7 +1,9 @@
 // The web app in a real browser: every flow a user goes through, against a real server.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ADMIN, artifacts, createAdmin, session, signIn, signedIn } from "./harness.mjs";
 
 const toast = (page, text) => page.locator(".toast", { hasText: text });
@@ -348,5 +350,27 @@ test("a customer's invoices come in pages, newest first; Show more adds the olde
     assert.equal(await page.getByRole("button", { name: "Show more" }).count(), 0, "nothing more to show");
   } finally {
     await s.done("invoice-pages");
+  }
+});
+
+test("a photo over the upload limit is refused under the file field, not as a network error", async () => {
+  const s = await signedIn({ env: { MAX_UPLOAD_BYTES: String(1024 * 1024) } });
+  try {
+    const { page } = s;
+    const big = join(mkdtempSync(join(tmpdir(), "crm-big-")), "huge-photo.jpg");
+    writeFileSync(big, Buffer.concat([readFileSync(`${fixtures}baseline.jpg`), Buffer.alloc(3 * 1024 * 1024)]));
+    await page.getByRole("button", { name: "Add customer" }).click();
+    await page.getByRole("dialog").getByLabel("Name *").fill("Grace Hopper");
+    await page.getByRole("dialog").getByRole("button", { name: "Save" }).click();
+    await page.getByRole("heading", { name: "Grace Hopper" }).waitFor();
+    await page.getByRole("button", { name: "Add invoice" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Amount").fill("10");
+    await dialog.locator("#field-receipt").setInputFiles(big);
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.locator("#field-receipt-error", { hasText: "The upload must be at most 1 MiB." }).waitFor();
+    assert.equal(await page.locator("#invoices-table").count(), 0, "nothing saved");
+  } finally {
+    await s.done("invoice-too-large");
   }
 });

@@ -33,7 +33,7 @@ function dropDatabase(name) {
 }
 
 /** Starts crm-api on a fresh database; `stop()` ends it and drops the database. */
-export async function startServer() {
+export async function startServer(env = {}) {
   const name = `crm_browser_${process.pid}_${Math.random().toString(16).slice(2, 10)}`;
   const databaseUrl = adminUrl.replace(/\/[^/]*$/, `/${name}`);
   const port = await freePort();
@@ -47,6 +47,7 @@ export async function startServer() {
       BIND_ADDR: `127.0.0.1:${port}`,
       WEB_DIR: resolve(root, "frontend/dist"),
       RECEIPTS_DIR: receipts,
+      ...env,
       RUST_LOG: "warn",
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -100,8 +101,8 @@ export async function launchBrowser() {
 }
 
 /** Server, browser and page for one test; `done(name)` saves a screenshot and cleans up. */
-export async function session({ viewport = { width: 1280, height: 860 } } = {}) {
-  const server = await startServer();
+export async function session({ viewport = { width: 1280, height: 860 }, env = {} } = {}) {
+  const server = await startServer(env);
   const browser = await launchBrowser();
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();

@@ -95,10 +95,39 @@ impl ReceiptStore {
             .map_err(|e| ApiError::Unavailable(format!("receipt storage: {e}")))
     }
 
-    /// The PDF stored under `key`.
+    /// The PDF stored under `key`, as its size and a stream of its bytes (never whole in
+    /// memory).
+    pub async fn open(
+        &self,
+        key: &str,
+    ) -> Result<
+        (
+            u64,
+            impl futures_util::Stream<Item = Result<actix_web::web::Bytes, ApiError>> + use<>,
+        ),
+        ApiError,
+    > {
+        use futures_util::TryStreamExt;
+        let result = self.get_result(key).await?;
+        let size = result.meta.size;
+        let stream = result
+            .into_stream()
+            .map_err(|e| ApiError::Unavailable(format!("receipt storage: {e}")));
+        Ok((size, stream))
+    }
+
+    /// The PDF stored under `key`, whole.
     pub async fn get(&self, key: &str) -> Result<Vec<u8>, ApiError> {
-        let result = self
-            .store
+        let result = self.get_result(key).await?;
+        let bytes = result
+            .bytes()
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("receipt storage: {e}")))?;
+        Ok(bytes.to_vec())
+    }
+
+    async fn get_result(&self, key: &str) -> Result<object_store::GetResult, ApiError> {
+        self.store
             .get(&ObjectPath::from(key))
             .await
             .map_err(|e| match e {
@@ -106,12 +135,7 @@ impl ReceiptStore {
                     ApiError::internal(anyhow::anyhow!("receipt {key} is missing from storage"))
                 }
                 other => ApiError::Unavailable(format!("receipt storage: {other}")),
-            })?;
-        let bytes = result
-            .bytes()
-            .await
-            .map_err(|e| ApiError::Unavailable(format!("receipt storage: {e}")))?;
-        Ok(bytes.to_vec())
+            })
     }
 
     /// Whether the store answers: listing a folder that is never written must succeed (a bucket

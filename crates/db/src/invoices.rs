@@ -114,23 +114,29 @@ pub fn count_for_customer(conn: &mut PgConnection, customer: CustomerId) -> Quer
 pub fn totals_for_customer(
     conn: &mut PgConnection,
     customer: CustomerId,
-) -> QueryResult<Vec<(String, i64)>> {
-    use diesel::sql_types::{BigInt, Nullable};
-    // sum(bigint) is numeric in PostgreSQL; totals stay far below i64's range (amounts are
-    // capped at 10^12 major units), so cast back to bigint rather than pulling in a decimal type.
-    let rows: Vec<(String, Option<i64>)> = invoices::table
+) -> QueryResult<Vec<(String, i128)>> {
+    use diesel::sql_types::{Nullable, Text};
+    // sum(bigint) is numeric in PostgreSQL, and may pass i64's range over enough invoices;
+    // read it as text into an i128 rather than pull in a decimal type.
+    let rows: Vec<(String, Option<String>)> = invoices::table
         .filter(invoices::customer_id.eq(customer.get()))
         .group_by(invoices::currency)
         .order(invoices::currency.asc())
         .select((
             invoices::currency,
-            diesel::dsl::sql::<Nullable<BigInt>>("sum(amount_minor)::bigint"),
+            diesel::dsl::sql::<Nullable<Text>>("sum(amount_minor)::text"),
         ))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(currency, total)| (currency, total.unwrap_or(0)))
-        .collect())
+    rows.into_iter()
+        .map(|(currency, total)| {
+            let total = total
+                .as_deref()
+                .unwrap_or("0")
+                .parse::<i128>()
+                .map_err(|error| diesel::result::Error::DeserializationError(Box::new(error)))?;
+            Ok((currency, total))
+        })
+        .collect()
 }
 
 /// Deletes an invoice; returns it, so its receipt can be removed from storage.

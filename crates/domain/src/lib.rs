@@ -22,7 +22,7 @@ mod user;
 pub use email::{EmailAddress, EmailError};
 pub use field_errors::FieldErrors;
 pub use ids::{ApiTokenId, AuditEventId, CustomerId, InvoiceId, UserId};
-pub use money::{Amount, AmountError, Currency, CurrencyError};
+pub use money::{Amount, AmountError, Currency, CurrencyError, Total};
 pub use phone::{PhoneError, PhoneNumber, Region, RegionError};
 pub use text::{CustomerName, InvoiceNumber, Notes, TextError, TokenName, UserName};
 pub use timezone::{TimeZone, TimeZoneError};

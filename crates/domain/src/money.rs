@@ -322,20 +322,49 @@ impl Amount {
 /// The decimal text with exactly the currency's decimals: `1234.50`, `1200` for JPY.
 impl std::fmt::Display for Amount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let units = u32::from(self.currency.minor_units());
-        let scale = 10_i64.pow(units);
-        let (major, minor) = (self.minor / scale, (self.minor % scale).abs());
-        let sign = if self.minor < 0 { "-" } else { "" };
-        if units == 0 {
-            write!(f, "{sign}{}", major.abs())
-        } else {
-            write!(
-                f,
-                "{sign}{}.{minor:0width$}",
-                major.abs(),
-                width = units as usize
-            )
-        }
+        write_minor(i128::from(self.minor), self.currency, f)
+    }
+}
+
+/// A sum of amounts in one currency, in minor units: it may grow past what one [`Amount`] holds
+/// (a customer's invoices over the years), so it is wider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    minor: i128,
+    currency: Currency,
+}
+
+impl Total {
+    /// A total of `minor` units (cents) of `currency`.
+    pub fn from_minor(minor: i128, currency: Currency) -> Self {
+        Self { minor, currency }
+    }
+}
+
+impl std::fmt::Display for Total {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write_minor(self.minor, self.currency, f)
+    }
+}
+
+/// `minor` units of `currency` as a decimal with the currency's own number of decimals.
+fn write_minor(
+    minor: i128,
+    currency: Currency,
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    let units = u32::from(currency.minor_units());
+    let scale = 10_i128.pow(units);
+    let (major, fraction) = ((minor / scale).abs(), (minor % scale).abs());
+    let sign = if minor < 0 { "-" } else { "" };
+    if units == 0 {
+        write!(f, "{sign}{major}")
+    } else {
+        write!(
+            f,
+            "{sign}{major}.{fraction:0width$}",
+            width = units as usize
+        )
     }
 }
 
@@ -346,6 +375,17 @@ mod tests {
 
     fn currency(code: &str) -> Currency {
         Currency::parse(code).unwrap_or_else(|e| panic!("{code}: {e}"))
+    }
+
+    #[test]
+    fn totals_print_like_amounts_and_go_past_them() {
+        let eur = currency("EUR");
+        assert_eq!(Total::from_minor(1030, eur).to_string(), "10.30");
+        assert_eq!(
+            Total::from_minor(i128::from(i64::MAX) * 10, currency("BHD")).to_string(),
+            "92233720368547758.070"
+        );
+        assert_eq!(Total::from_minor(1200, currency("JPY")).to_string(), "1200");
     }
 
     #[test]

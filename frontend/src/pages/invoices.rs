@@ -201,6 +201,18 @@ fn InvoiceFormModal(
             focus_first_invalid("invoice-form");
             None
         }
+        // Too large: the file's fault, so said under the file.
+        Err(ApiError::Problem {
+            status: 413,
+            message,
+        }) => {
+            let mut found = FieldErrors::new();
+            found.add("receipt", message.clone());
+            errors.set(found);
+            toasts.error(message);
+            focus_first_invalid("invoice-form");
+            None
+        }
         Err(error) => {
             alert.set(Some(error.message()));
             toasts.error(error.message());

@@ -8,7 +8,7 @@ use crm_db::audit::{self, NewAuditEvent};
 use crm_db::invoices::{self as rows, Invoice, InvoiceChanges, NewInvoice, ReceiptColumns};
 use crm_db::stale_receipts;
 use crm_domain::{
-    Amount, Currency, CustomerId, FieldErrors, InvoiceId, InvoiceNumber, Notes, REQUIRED,
+    Amount, Currency, CustomerId, FieldErrors, InvoiceId, InvoiceNumber, Notes, REQUIRED, Total,
 };
 use crm_receipts::{ReceiptError, SourceKind};
 use diesel::{Connection, QueryResult};
@@ -530,7 +530,7 @@ pub async fn list(
             let currency = Currency::parse(&code).map_err(ApiError::internal)?;
             Ok(CurrencyTotal {
                 currency: code,
-                amount: Amount::from_minor(minor, currency).to_string(),
+                amount: Total::from_minor(minor, currency).to_string(),
             })
         })
         .collect::<Result<_, ApiError>>()?;
@@ -609,9 +609,10 @@ pub async fn receipt(
             .insert_header((header::ETAG, etag))
             .finish());
     }
-    let pdf = state.receipts.get(&invoice.receipt_key).await?;
+    let (size, pdf) = state.receipts.open(&invoice.receipt_key).await?;
     let file_name = download_name(&invoice);
     Ok(HttpResponse::Ok()
+        .no_chunking(size)
         .content_type("application/pdf")
         .insert_header((header::ETAG, etag))
         .insert_header((
@@ -626,7 +627,7 @@ pub async fn receipt(
         ))
         .insert_header(("X-Frame-Options", "SAMEORIGIN"))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .body(pdf))
+        .streaming(pdf))
 }
 
 /// Deletes an invoice and its receipt.
