@@ -7,6 +7,14 @@ import { join } from "node:path";
 import { ADMIN, artifacts, createAdmin, session, signIn, signedIn } from "./harness.mjs";
 
 const toast = (page, text) => page.locator(".toast", { hasText: text });
+/** Adds a customer through the modal and waits for their page. */
+async function openNewCustomer(page, name) {
+  await page.getByRole("button", { name: "Add customer" }).click();
+  await page.getByRole("dialog").getByLabel("Name *").fill(name);
+  await page.getByRole("dialog").getByRole("button", { name: "Save" }).click();
+  await page.getByRole("heading", { name }).waitFor();
+}
+
 const fixtures = new URL("../../crates/receipts/tests/fixtures/", import.meta.url).pathname;
 
 test("first run offers to create the admin, who lands on an empty customer list", async () => {
@@ -241,10 +249,7 @@ test("an invoice with a photo receipt is uploaded, listed, previewed and deleted
   const s = await signedIn();
   try {
     const { page } = s;
-    await page.getByRole("button", { name: "Add customer" }).click();
-    await page.getByRole("dialog").getByLabel("Name *").fill("Grace Hopper");
-    await page.getByRole("dialog").getByRole("button", { name: "Save" }).click();
-    await page.getByRole("heading", { name: "Grace Hopper" }).waitFor();
+    await openNewCustomer(page, "Grace Hopper");
 
     await page.getByRole("button", { name: "Add invoice" }).click();
     const dialog = page.getByRole("dialog");
@@ -359,10 +364,7 @@ test("a photo over the upload limit is refused under the file field, not as a ne
     const { page } = s;
     const big = join(mkdtempSync(join(tmpdir(), "crm-big-")), "huge-photo.jpg");
     writeFileSync(big, Buffer.concat([readFileSync(`${fixtures}baseline.jpg`), Buffer.alloc(3 * 1024 * 1024)]));
-    await page.getByRole("button", { name: "Add customer" }).click();
-    await page.getByRole("dialog").getByLabel("Name *").fill("Grace Hopper");
-    await page.getByRole("dialog").getByRole("button", { name: "Save" }).click();
-    await page.getByRole("heading", { name: "Grace Hopper" }).waitFor();
+    await openNewCustomer(page, "Grace Hopper");
     await page.getByRole("button", { name: "Add invoice" }).click();
     const dialog = page.getByRole("dialog");
     await dialog.getByLabel("Amount").fill("10");
