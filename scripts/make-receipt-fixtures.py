@@ -37,9 +37,17 @@ palette = quadrants().convert("P", palette=Image.Palette.ADAPTIVE, colors=4)
 palette.save(out / "palette-transparent.png", transparency=0)
 quadrants().convert("P", palette=Image.Palette.ADAPTIVE, colors=4).save(out / "palette.png")
 quadrants("L").save(out / "gray.png")
-rows16 = [[v * 257 for p in row for v in p] for row in [[quadrants().getpixel((x, y)) for x in range(W)] for y in range(H)]]
+# 16-bit samples whose low byte differs from the high byte (and from pixel to pixel), so that a
+# conversion that kept only 8 bits, or swapped the bytes, shows.
+def sample16(v, x, y, c):
+    return (v << 8) | ((x * 7 + y * 13 + c * 29) & 0xFF)
+pixels = [[quadrants().getpixel((x, y)) for x in range(W)] for y in range(H)]
+rows16 = [[sample16(v, x, y, c) for x, p in enumerate(row) for c, v in enumerate(p)] for y, row in enumerate(pixels)]
 with open(out / "rgb16.png", "wb") as f:
     png.Writer(W, H, greyscale=False, bitdepth=16).write(f, rows16)
+rows16a = [[s for x, p in enumerate(row) for s in [sample16(v, x, y, c) for c, v in enumerate(p)] + [(x * 1024 + y * 37) & 0xFFFF]] for y, row in enumerate(pixels)]
+with open(out / "rgba16.png", "wb") as f:
+    png.Writer(W, H, greyscale=False, alpha=True, bitdepth=16).write(f, rows16a)
 rows8 = [[v for p in row for v in p] for row in [[quadrants().getpixel((x, y)) for x in range(W)] for y in range(H)]]
 with open(out / "interlaced.png", "wb") as f:
     png.Writer(W, H, greyscale=False, bitdepth=8, interlace=True).write(f, rows8)

@@ -227,6 +227,86 @@ fn the_page_size_follows_the_images_dpi_or_fits_a4() {
     );
 }
 
+/// The decoded samples of the PDF's image and of its soft mask (if any), as qpdf decodes the
+/// streams (Flate and PNG predictors undone): every bit, whatever the depth.
+fn image_samples(pdf: &[u8], name: &str) -> (Vec<u8>, Option<Vec<u8>>) {
+    let doc = lopdf::Document::load_mem(pdf).unwrap();
+    let (id, image) = doc
+        .objects
+        .iter()
+        .find_map(|(id, object)| {
+            let stream = object.as_stream().ok()?;
+            let is_image = stream.dict.get(b"Subtype").ok()?.as_name().ok()? == b"Image";
+            (is_image && stream.dict.has(b"Width") && !is_soft_mask(&doc, *id))
+                .then_some((*id, stream))
+        })
+        .unwrap_or_else(|| panic!("{name}: no image"));
+    let mask = image
+        .dict
+        .get(b"SMask")
+        .ok()
+        .and_then(|m| m.as_reference().ok());
+    let input = scratch(&format!("{name}-samples.pdf"));
+    std::fs::write(&input, pdf).unwrap();
+    let decoded = |object: lopdf::ObjectId| {
+        let output = Command::new("qpdf")
+            .arg(format!("--show-object={},{}", object.0, object.1))
+            .arg("--filtered-stream-data")
+            .arg(&input)
+            .output()
+            .expect("qpdf is installed");
+        assert!(
+            output.status.success(),
+            "{name}: qpdf could not decode the image"
+        );
+        output.stdout
+    };
+    (decoded(id), mask.map(decoded))
+}
+
+fn is_soft_mask(doc: &lopdf::Document, id: lopdf::ObjectId) -> bool {
+    doc.objects.values().any(|object| {
+        object
+            .as_stream()
+            .ok()
+            .and_then(|s| s.dict.get(b"SMask").ok())
+            .and_then(|m| m.as_reference().ok())
+            == Some(id)
+    })
+}
+
+#[test]
+fn sixteen_bit_pngs_keep_every_bit() {
+    for name in ["rgb16.png", "rgba16.png"] {
+        let source = image::load_from_memory(&fixture(name)).unwrap().to_rgba16();
+        let pdf = convert(name);
+        assert_qpdf_accepts(&pdf, name);
+        let (color, mask) = image_samples(&pdf, name);
+        let expected_color: Vec<u8> = source
+            .pixels()
+            .flat_map(|p| {
+                p.0[..3]
+                    .iter()
+                    .flat_map(|v| v.to_be_bytes())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(
+            color.len(),
+            expected_color.len(),
+            "{name}: 16 bits a sample"
+        );
+        assert!(color == expected_color, "{name}: colour samples differ");
+        if name == "rgba16.png" {
+            let expected_alpha: Vec<u8> =
+                source.pixels().flat_map(|p| p.0[3].to_be_bytes()).collect();
+            assert!(mask == Some(expected_alpha), "{name}: alpha samples differ");
+        } else {
+            assert!(mask.is_none(), "{name}: opaque, no mask");
+        }
+    }
+}
+
 #[test]
 fn pngs_convert_losslessly() {
     for name in [
@@ -250,6 +330,10 @@ fn pngs_convert_losslessly() {
                 Match::Within(2)
             };
             assert_quadrants(&rendered, how, name);
+        }
+        if name == "rgb16.png" {
+            // Compared sample by sample, all 16 bits, in `sixteen_bit_pngs_keep_every_bit`.
+            continue;
         }
         let images = embedded_images(&pdf, name);
         let color = images[0].to_rgb8();
