@@ -7,7 +7,7 @@ orientation or mirror is obvious.
 """
 import io, pathlib, struct, subprocess, zlib
 import png
-from PIL import Image
+from PIL import Image, ImageOps
 
 out = pathlib.Path(__file__).resolve().parent.parent / "crates/receipts/tests/fixtures"
 out.mkdir(parents=True, exist_ok=True)
@@ -28,6 +28,18 @@ quadrants("CMYK").save(out / "cmyk.jpg", quality=92)
 # Stored turned a quarter to the left; EXIF orientation 6 says "turn right to show", so it shows upright.
 exif = Image.Exif(); exif[0x0112] = 6
 quadrants().rotate(90, expand=True).save(out / "exif-rotated.jpg", quality=92, exif=exif.tobytes())
+# Every other orientation, mirrored ones included: stored so that applying the tag shows it upright.
+T = Image.Transpose
+undo = {2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM, 5: T.TRANSPOSE, 7: T.TRANSVERSE, 8: T.ROTATE_270}
+for orientation, transpose in undo.items():
+    exif = Image.Exif(); exif[0x0112] = orientation
+    stored = quadrants().transpose(transpose)
+    stored.save(out / f"exif-{orientation}.jpg", quality=92, exif=exif.tobytes())
+    shown = ImageOps.exif_transpose(Image.open(out / f"exif-{orientation}.jpg")).convert("RGB")
+    assert shown.size == (W, H) and all(
+        max(abs(a - b) for a, b in zip(shown.getpixel((x, y)), quadrants().getpixel((x, y)))) < 48
+        for x, y in [(W // 4, H // 4), (3 * W // 4, H // 4), (W // 4, 3 * H // 4), (3 * W // 4, 3 * H // 4)]
+    ), orientation
 
 quadrants().save(out / "rgb.png", dpi=(300, 300))
 rgba = quadrants("RGBA")

@@ -213,6 +213,22 @@ fn an_exif_rotated_photo_gets_an_upright_page() {
 }
 
 #[test]
+fn every_exif_orientation_shows_upright_mirrored_ones_included() {
+    for orientation in [2, 3, 4, 5, 7, 8] {
+        let name = format!("exif-{orientation}.jpg");
+        let pdf = convert(&name);
+        assert_qpdf_accepts(&pdf, &name);
+        assert!(
+            image_stream(&pdf).content == fixture(&name),
+            "{name}: embedded unchanged"
+        );
+        let (w, h) = media_box(&pdf);
+        assert!(w > h, "{name}: shown landscape, {w} × {h}");
+        assert_quadrants(&render(&pdf, &name, 64, 48), Match::Within(48), &name);
+    }
+}
+
+#[test]
 fn the_page_size_follows_the_images_dpi_or_fits_a4() {
     let (w, h) = media_box(&convert("baseline.jpg"));
     assert!(
