@@ -32,15 +32,16 @@ struct PngInfo<'a> {
 pub fn to_pdf(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, ReceiptError> {
     let info = read_chunks(bytes)?;
     check_size(info.width, info.height, limits)?;
-    // Decoding checks every byte (zlib checksums, filters) so a damaged file is refused, and
-    // gives the pixels for the cases PDF can't take as they are.
-    let pixels = decode(bytes, limits)?;
     let passthrough =
         !info.interlaced && !info.transparency && matches!(info.color_type, 0 | 2 | 3);
+    // Either way every byte is checked (zlib stream and checksum, row filters), so a damaged
+    // file is refused: row by row when the data passes through (one row in memory), whole when
+    // the pixels are needed.
     let (image, mask) = if passthrough {
+        verify_rows(bytes)?;
         (passed_through(&info)?, None)
     } else {
-        reencoded(pixels)?
+        reencoded(decode(bytes, limits)?)?
     };
     one_page_pdf(
         image,
@@ -164,6 +165,18 @@ fn deflate(data: &[u8]) -> Result<Vec<u8>, ReceiptError> {
 }
 
 /// Decodes within the memory limit.
+/// Decodes every row, keeping one at a time: the file is whole and sound.
+fn verify_rows(bytes: &[u8]) -> Result<(), ReceiptError> {
+    let mut options = png::DecodeOptions::default();
+    options.set_ignore_adler32(false);
+    let mut decoder = png::Decoder::new_with_options(Cursor::new(bytes), options);
+    decoder.set_transformations(png::Transformations::IDENTITY);
+    let mut reader = decoder.read_info().map_err(|_| MALFORMED)?;
+    while reader.next_row().map_err(|_| MALFORMED)?.is_some() {}
+    reader.finish().map_err(|_| MALFORMED)
+}
+
+/// The whole image, decoded within the memory limit.
 fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, ReceiptError> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image::ImageFormat::Png);
     let mut image_limits = image::Limits::default();
