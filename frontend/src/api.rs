@@ -178,10 +178,14 @@ pub fn query_value(value: &str) -> String {
 /// `POST` (or `PUT`) `/api/v1{path}` with a multipart form, reporting upload progress (0.0 to
 /// 1.0): large photos over slow links take a while, and `fetch` can't tell how far an upload has
 /// got.
+///
+/// With an `idempotency_key`, sending the same form again after a lost answer gets the first
+/// answer back instead of doing the work twice.
 pub async fn upload<T: DeserializeOwned>(
     method: &str,
     path: &str,
     form: &web_sys::FormData,
+    idempotency_key: Option<&str>,
     on_progress: impl Fn(f64) + 'static,
 ) -> Result<T, ApiError> {
     use wasm_bindgen::closure::Closure;
@@ -192,6 +196,9 @@ pub async fn upload<T: DeserializeOwned>(
     let _ = xhr.set_request_header("Accept", "application/json");
     if let Some(token) = csrf_token() {
         let _ = xhr.set_request_header("X-CSRF-Token", &token);
+    }
+    if let Some(key) = idempotency_key {
+        let _ = xhr.set_request_header("Idempotency-Key", key);
     }
     // Kept alive until the request ends, then dropped (not leaked).
     let progress =
@@ -223,4 +230,18 @@ pub async fn upload<T: DeserializeOwned>(
         return parse(&text);
     }
     Err(problem_of(status, &text, path))
+}
+
+/// A fresh `Idempotency-Key`: a random UUID.
+pub fn new_idempotency_key() -> String {
+    web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .map(|c| c.random_uuid())
+        .unwrap_or_else(|| {
+            format!(
+                "{:x}-{:x}",
+                js_sys::Date::now() as u64,
+                (js_sys::Math::random() * 1e15) as u64
+            )
+        })
 }

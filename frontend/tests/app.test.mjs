@@ -376,3 +376,37 @@ test("a photo over the upload limit is refused under the file field, not as a ne
     await s.done("invoice-too-large");
   }
 });
+
+test("an upload whose answer was lost is not saved twice when Save is pressed again", async () => {
+  const s = await signedIn();
+  try {
+    const { page } = s;
+    await openNewCustomer(page, "Grace Hopper");
+    // The first upload reaches the server, which saves it; the answer never reaches the browser
+    // (Chromium's own request interception, at the response stage, so the real body is sent).
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Fetch.enable", { patterns: [{ urlPattern: "*/invoices", requestStage: "Response" }] });
+    let dropped = 0;
+    cdp.on("Fetch.requestPaused", async ({ requestId, request, responseStatusCode }) => {
+      if (request.method === "POST" && dropped === 0) {
+        dropped = responseStatusCode;
+        await cdp.send("Fetch.failRequest", { requestId, errorReason: "ConnectionReset" });
+      } else {
+        await cdp.send("Fetch.continueRequest", { requestId });
+      }
+    });
+    await page.getByRole("button", { name: "Add invoice" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Amount").fill("12.5");
+    await dialog.locator("#field-receipt").setInputFiles(`${fixtures}baseline.jpg`);
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await toast(page, "Cannot reach the server").waitFor();
+    assert.equal(dropped, 201, "the server saved the first try");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await toast(page, "Invoice added: 12.50 USD").waitFor();
+    await page.locator("#invoice-totals", { hasText: "1 of 1 shown. Totals: 12.50 USD" }).waitFor();
+    assert.equal(await page.locator("#invoices-table tbody tr").count(), 1, "one invoice, not two");
+  } finally {
+    await s.done("invoice-lost-answer");
+  }
+});

@@ -152,6 +152,19 @@ pub fn client_ip(req: &HttpRequest) -> String {
         .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
 }
 
+/// Room a multipart upload needs beyond its file: the other fields and the boundaries.
+pub const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+/// Whether the request says (`Content-Length`) it is longer than `limit` bytes, so it can be
+/// refused before a byte of it is read.
+pub fn declares_more_than(headers: &actix_web::http::header::HeaderMap, limit: usize) -> bool {
+    headers
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|length| length > limit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::cookies::{CSRF_HEADER, SESSION_COOKIE};
 use crate::error::ApiError;
+use crate::extract::{MULTIPART_OVERHEAD, declares_more_than};
 use crate::state::AppState;
 
 /// The request header.
@@ -29,8 +30,6 @@ pub const HEADER: &str = "Idempotency-Key";
 pub const KEEP_FOR: TimeDelta = TimeDelta::hours(24);
 /// The longest key.
 const MAX_KEY_CHARS: usize = 255;
-/// Room for the fields and boundaries of a multipart upload beyond the file itself.
-const BODY_OVERHEAD: usize = 64 * 1024;
 
 /// The middleware (`actix_web::middleware::from_fn`).
 pub async fn middleware(
@@ -71,12 +70,20 @@ pub async fn middleware(
             .await
             .map(ServiceResponse::map_into_boxed_body);
     };
-    let limit = state
+    let max_upload = state
         .config
         .max_upload_bytes
-        .max(crate::extract::MAX_JSON_BYTES)
-        .saturating_add(BODY_OVERHEAD);
-    let body = match read_body(req.take_payload(), limit).await {
+        .max(crate::extract::MAX_JSON_BYTES);
+    // Said as the upload handler says it, whoever notices first.
+    let too_large = ApiError::PayloadTooLarge(format!(
+        "The upload must be at most {} MiB.",
+        max_upload.div_ceil(1024 * 1024)
+    ));
+    let limit = max_upload.saturating_add(MULTIPART_OVERHEAD);
+    if declares_more_than(req.headers(), limit) {
+        return Ok(req.error_response(too_large));
+    }
+    let body = match read_body(req.take_payload(), limit, too_large).await {
         Ok(body) => body,
         Err(error) => return Ok(req.error_response(error)),
     };
@@ -189,7 +196,9 @@ fn valid_key(key: &str) -> bool {
     (1..=MAX_KEY_CHARS).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// What makes two requests the same one: method, path and query, content type and body.
+/// What makes two requests the same one: method, path and query, content type and body. A
+/// multipart body counts by its parts (headers and contents), not its boundary, which browsers
+/// choose afresh for every send of the same form.
 pub fn fingerprint(
     method: &str,
     path_and_query: &str,
@@ -197,25 +206,84 @@ pub fn fingerprint(
     body: &[u8],
 ) -> Vec<u8> {
     let mut hasher = Sha256::new();
+    let boundary = multipart_boundary(content_type);
+    let parts = boundary.as_deref().and_then(|b| multipart_parts(body, b));
+    let content_type: &[u8] = if parts.is_some() {
+        b"multipart/form-data"
+    } else {
+        content_type
+    };
     for part in [method.as_bytes(), path_and_query.as_bytes(), content_type] {
         hasher.update(part);
         hasher.update(b"\0");
     }
-    hasher.update(body);
+    match parts {
+        Some(parts) => {
+            for (headers, content) in parts {
+                // Lengths first, so that no two different part lists hash alike.
+                for piece in [headers, content] {
+                    hasher.update(piece.len().to_be_bytes());
+                    hasher.update(piece);
+                }
+            }
+        }
+        None => hasher.update(body),
+    }
     hasher.finalize().to_vec()
 }
 
+/// The `boundary` parameter of a `multipart/form-data` content type.
+fn multipart_boundary(content_type: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(content_type).ok()?;
+    let mut params = text.split(';');
+    if !params
+        .next()?
+        .trim()
+        .eq_ignore_ascii_case("multipart/form-data")
+    {
+        return None;
+    }
+    params.find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| value.trim().trim_matches('"').as_bytes().to_vec())
+            .filter(|b| !b.is_empty())
+    })
+}
+
+/// The parts of a multipart body: each one's header block and content.
+fn multipart_parts<'a>(body: &'a [u8], boundary: &[u8]) -> Option<Vec<(&'a [u8], &'a [u8])>> {
+    let delimiter = [b"--".as_slice(), boundary].concat();
+    let find =
+        |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).position(|w| w == needle);
+    let mut rest = &body[find(body, &delimiter)? + delimiter.len()..];
+    let mut parts = Vec::new();
+    loop {
+        if rest.starts_with(b"--") {
+            return Some(parts);
+        }
+        rest = rest.strip_prefix(b"\r\n")?;
+        let end = find(rest, &[b"\r\n".as_slice(), &delimiter].concat())?;
+        let part = &rest[..end];
+        let split = find(part, b"\r\n\r\n")?;
+        parts.push((&part[..split], &part[split + 4..]));
+        rest = &rest[end + 2 + delimiter.len()..];
+    }
+}
+
 /// The whole body, up to `limit` bytes (413 beyond).
-async fn read_body(mut payload: Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+async fn read_body(
+    mut payload: Payload,
+    limit: usize,
+    too_large: ApiError,
+) -> Result<web::Bytes, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk =
             chunk.map_err(|_| ApiError::BadRequest("The request body was cut short.".into()))?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge(format!(
-                "The request body must be at most {} MiB.",
-                limit.div_ceil(1024 * 1024)
-            )));
+            return Err(too_large);
         }
         body.extend_from_slice(&chunk);
     }
@@ -269,6 +337,39 @@ mod tests {
         assert!(!valid_key("with space"));
         assert!(!valid_key("ключ"));
         assert!(!valid_key(&"k".repeat(256)));
+    }
+
+    #[test]
+    fn a_form_sent_again_with_another_boundary_is_the_same_request() {
+        let form = |boundary: &str, amount: &str| {
+            let body = format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"amount\"\r\n\r\n{amount}\r\n\
+                 --{boundary}\r\nContent-Disposition: form-data; name=\"receipt\"; filename=\"r.pdf\"\r\n\
+                 Content-Type: application/pdf\r\n\r\n%PDF-1.7 body\r\n--{boundary}--\r\n"
+            );
+            let content_type = format!("multipart/form-data; boundary={boundary}");
+            fingerprint(
+                "POST",
+                "/api/v1/customers/1/invoices",
+                content_type.as_bytes(),
+                body.as_bytes(),
+            )
+        };
+        assert_eq!(
+            form("----a1", "12.50"),
+            form("----WebKitFormBoundaryZ9", "12.50")
+        );
+        assert_ne!(form("----a1", "12.50"), form("----a1", "12.51"));
+        let json = |body: &str| {
+            fingerprint(
+                "POST",
+                "/api/v1/customers",
+                b"application/json",
+                body.as_bytes(),
+            )
+        };
+        assert_eq!(json("{}"), json("{}"));
+        assert_ne!(json("{}"), json("{ }"));
     }
 
     #[test]

@@ -490,6 +490,26 @@ async fn uploads_over_the_limit_are_refused_with_413() {
         .add_invoice(&[("amount", "5")], Some(("big.pdf", &big)))
         .await;
     answer.assert_problem(413);
+    // With an Idempotency-Key the body is read before the handler; the answer is the same.
+    let huge = vec![b'x'; 400 * 1024];
+    let with_key = send(
+        &s.app,
+        bearer(
+            upload(
+                s.customer,
+                multipart(&[("amount", "5")], Some(("big.pdf", &huge))),
+            ),
+            &s.token,
+        )
+        .insert_header(("Idempotency-Key", "upload-413")),
+    )
+    .await;
+    with_key.assert_problem(413);
+    assert_eq!(
+        with_key.json["detail"], answer.json["detail"],
+        "{}",
+        answer.text
+    );
     assert_eq!(invoice_count(&s.db), 0);
     assert!(stored_files(&s.receipts).is_empty());
 }

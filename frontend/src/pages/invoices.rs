@@ -219,12 +219,31 @@ fn InvoiceFormModal(
             None
         }
     };
+    // One key per attempt at this form: kept when the answer was lost (sending again is then
+    // the same request, and gets the first answer if it arrived), renewed after any answer.
+    let attempt = StoredValue::new(api::new_idempotency_key());
     let upload = move |method: &'static str, path: String, form: web_sys::FormData| async move {
         progress.set(Some(0.0));
-        let result =
-            api::upload::<Invoice>(method, &path, &form, move |done| progress.set(Some(done)))
-                .await;
+        let key = (method == "POST").then(|| attempt.get_value());
+        let result = api::upload::<Invoice>(method, &path, &form, key.as_deref(), move |done| {
+            progress.set(Some(done))
+        })
+        .await;
         progress.set(None);
+        if result != Err(ApiError::Network) {
+            attempt.set_value(api::new_idempotency_key());
+        }
+        // The form changed after a lost answer that had in fact arrived: that invoice exists.
+        if let Err(ApiError::Invalid(found)) = &result
+            && found.get("Idempotency-Key").is_some()
+        {
+            return Err(ApiError::Problem {
+                status: 422,
+                message: "An earlier try of this form reached the server before the connection \
+                          dropped: check the invoices list before saving again."
+                    .into(),
+            });
+        }
         result
     };
     let send = Action::new_local(move |submission: &SendWrapper<Submission>| {

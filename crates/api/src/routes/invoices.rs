@@ -24,7 +24,7 @@ use crate::error::responses::{
     UploadTooLarge,
 };
 use crate::error::{ApiError, Problem};
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, MULTIPART_OVERHEAD, declares_more_than};
 use crate::pagination::{PageParams, parse_cursor, parse_limit, split_page};
 use crate::state::AppState;
 use crate::storage::ReceiptStore;
@@ -407,14 +407,8 @@ async fn read_form(
             "Send the invoice as multipart/form-data, with the file in the 'receipt' field.".into(),
         ));
     }
-    // The whole body may carry a little more than the file: the other fields and boundaries.
-    let body_limit = max_bytes.saturating_add(64 * 1024);
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > body_limit) {
+    let body_limit = max_bytes.saturating_add(MULTIPART_OVERHEAD);
+    if declares_more_than(req.headers(), body_limit) {
         return Err(too_large());
     }
     let mut multipart = Multipart::new(req.headers(), payload);
