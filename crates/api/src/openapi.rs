@@ -8,7 +8,7 @@ use crate::error::responses::{
     CsrfRejected, InvalidInput, Malformed, NotFound, NotMultipart, NotSignedIn, Unavailable,
     UploadTooLarge,
 };
-use crate::routes::{auth, customers, health, invoices, setup, tokens};
+use crate::routes::{auth, customers, health, invoices, setup, tokens, users};
 
 /// The whole API: operations at the root and everything under `/api/v1`.
 #[derive(OpenApi)]
@@ -34,6 +34,7 @@ use crate::routes::{auth, customers, health, invoices, setup, tokens};
         (name = "setup", description = "First-run setup"),
         (name = "auth", description = "Sign-in and sessions"),
         (name = "tokens", description = "Personal API tokens"),
+        (name = "users", description = "Staff accounts (admins only)"),
         (name = "customers", description = "Customers and their activity"),
         (name = "invoices", description = "Invoices and their receipts (always PDFs)"),
     )
@@ -52,6 +53,9 @@ pub struct ApiDoc;
     tokens::list,
     tokens::create,
     tokens::revoke,
+    users::list,
+    users::create,
+    users::update,
     customers::list,
     customers::create,
     customers::get,

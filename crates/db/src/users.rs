@@ -94,3 +94,66 @@ pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option
         .first(conn)
         .optional()
 }
+
+/// Up to `limit` users with ids above `after`, oldest first.
+pub fn list(conn: &mut PgConnection, after: Option<i64>, limit: i64) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::id.gt(after.unwrap_or(0)))
+        .order(users::id.asc())
+        .limit(limit)
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// How many users there are.
+pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+/// Changes to a user; `None` leaves a column alone (`disabled_at: Some(None)` enables).
+#[derive(Debug, Clone, Default, PartialEq, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub password_hash: Option<String>,
+    pub disabled_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// Applies `changes` and returns the user as they are now, provided at least one enabled admin
+/// remains; `Ok(None)` (and nothing changed) when none would. Concurrent changes take turns on
+/// a lock, so two admins can't demote each other at once.
+pub fn update_keeping_an_admin(
+    conn: &mut PgConnection,
+    id: UserId,
+    changes: &UserChanges,
+) -> QueryResult<Option<User>> {
+    const ADMINS_LOCK: i64 = 0x6372_6d5f_6164_6d6e; // "crm_admn"
+    conn.transaction(|conn| {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(ADMINS_LOCK)
+            .execute(conn)?;
+        let user = if *changes == UserChanges::default() {
+            find(conn, id)?
+        } else {
+            diesel::update(users::table.find(id.get()))
+                .set(changes)
+                .returning(User::as_returning())
+                .get_result(conn)?
+        };
+        let admins: i64 = users::table
+            .filter(users::role.eq("admin"))
+            .filter(users::disabled_at.is_null())
+            .count()
+            .get_result(conn)?;
+        if admins == 0 {
+            // Rolls the change back.
+            return Err(diesel::result::Error::RollbackTransaction);
+        }
+        Ok(Some(user))
+    })
+    .or_else(|error| match error {
+        diesel::result::Error::RollbackTransaction => Ok(None),
+        other => Err(other),
+    })
+}

@@ -7,6 +7,7 @@ pub mod health;
 pub mod invoices;
 pub mod setup;
 pub mod tokens;
+pub mod users;
 pub mod web_app;
 
 use actix_web::web;
@@ -30,6 +31,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(tokens::list)
                 .service(tokens::create)
                 .service(tokens::revoke)
+                .service(users::list)
+                .service(users::create)
+                .service(users::update)
                 .service(customers::list)
                 .service(customers::create)
                 .service(customers::get)

@@ -1,0 +1,195 @@
+//! Staff accounts: admins add, change, disable and enable them; staff can't; an admin remains.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use actix_web::http::StatusCode;
+use actix_web::test::{TestRequest, init_service};
+use serde_json::json;
+use support::*;
+
+fn login(email: &str, password: &str) -> TestRequest {
+    TestRequest::post()
+        .uri("/api/v1/auth/login")
+        .set_json(json!({"email": email, "password": password}))
+}
+
+#[actix_web::test]
+async fn an_admin_adds_staff_who_sign_in_and_cannot_manage_accounts() {
+    let (_db, state) = fresh(&[]);
+    let app = init_service(crm_api::app(state)).await;
+    let admin = setup_admin(&app).await;
+    let created = send(
+        &app,
+        admin.apply(TestRequest::post().uri("/api/v1/users").set_json(json!({
+            "name": "Grace Hopper", "email": "Grace@Example.com", "password": "a long passphrase"
+        }))),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.json["role"], "staff");
+    assert_eq!(created.json["email"], "Grace@example.com", "the domain is lower-cased");
+    assert_eq!(created.json["disabled_at"], serde_json::Value::Null);
+    assert!(created.json.get("password_hash").is_none());
+
+    let again = send(
+        &app,
+        admin.apply(TestRequest::post().uri("/api/v1/users").set_json(json!({
+            "name": "Grace", "email": "grace@example.com", "password": "another passphrase", "role": "boss"
+        }))),
+    )
+    .await;
+    again.assert_problem(422);
+    assert_eq!(again.field_errors("role"), vec!["Must be staff or admin."]);
+    let again = send(
+        &app,
+        admin.apply(TestRequest::post().uri("/api/v1/users").set_json(json!({
+            "name": "Grace", "email": "grace@example.com", "password": "another passphrase"
+        }))),
+    )
+    .await;
+    assert_eq!(
+        again.field_errors("email"),
+        vec!["An account with this email exists already."]
+    );
+
+    let list = send(&app, admin.apply(TestRequest::get().uri("/api/v1/users"))).await;
+    assert_eq!(list.json["total"], 2);
+    assert_eq!(list.json["items"][1]["name"], "Grace Hopper");
+
+    let signed_in = send(&app, login("grace@example.com", "a long passphrase")).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.text);
+    let grace = session_of(&signed_in);
+    send(&app, grace.apply(TestRequest::get().uri("/api/v1/users")))
+        .await
+        .assert_problem(403);
+    let refused = send(
+        &app,
+        grace.apply(TestRequest::post().uri("/api/v1/users").set_json(json!({
+            "name": "Mallory", "email": "m@example.com", "password": "a long passphrase", "role": "admin"
+        }))),
+    )
+    .await;
+    refused.assert_problem(403);
+    // Staff do the daily work.
+    let customer = send(
+        &app,
+        grace.apply(
+            TestRequest::post()
+                .uri("/api/v1/customers")
+                .set_json(json!({"name": "Ada"})),
+        ),
+    )
+    .await;
+    assert_eq!(customer.status, StatusCode::CREATED);
+}
+
+#[actix_web::test]
+async fn disabling_an_account_ends_its_sessions_and_tokens_at_once() {
+    let (_db, state) = fresh(&[]);
+    let app = init_service(crm_api::app(state)).await;
+    let admin = setup_admin(&app).await;
+    let created = send(
+        &app,
+        admin.apply(TestRequest::post().uri("/api/v1/users").set_json(json!({
+            "name": "Grace Hopper", "email": "grace@example.com", "password": "a long passphrase"
+        }))),
+    )
+    .await;
+    let id = created.json["id"].as_i64().unwrap();
+    let grace = session_of(&send(&app, login("grace@example.com", "a long passphrase")).await);
+    let token = create_token(&app, &grace, "script").await;
+
+    let uri = format!("/api/v1/users/{id}");
+    let disabled = send(
+        &app,
+        admin.apply(
+            TestRequest::patch()
+                .uri(&uri)
+                .set_json(json!({"disabled": true})),
+        ),
+    )
+    .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
+    assert!(disabled.json["disabled_at"].is_string());
+    send(&app, grace.apply(TestRequest::get().uri("/api/v1/auth/me")))
+        .await
+        .assert_problem(401);
+    send(
+        &app,
+        bearer(TestRequest::get().uri("/api/v1/customers"), &token),
+    )
+    .await
+    .assert_problem(401);
+    send(&app, login("grace@example.com", "a long passphrase"))
+        .await
+        .assert_problem(401);
+
+    // Enabled again, with a new password set by the admin.
+    let enabled = send(
+        &app,
+        admin.apply(TestRequest::patch().uri(&uri).set_json(
+            json!({"disabled": false, "password": "a brand new passphrase", "name": "Grace B. Hopper"}),
+        )),
+    )
+    .await;
+    assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.text);
+    assert_eq!(enabled.json["disabled_at"], serde_json::Value::Null);
+    assert_eq!(enabled.json["name"], "Grace B. Hopper");
+    send(&app, login("grace@example.com", "a long passphrase"))
+        .await
+        .assert_problem(401);
+    let back = send(&app, login("grace@example.com", "a brand new passphrase")).await;
+    assert_eq!(back.status, StatusCode::OK);
+
+    send(
+        &app,
+        admin.apply(
+            TestRequest::patch()
+                .uri("/api/v1/users/999999")
+                .set_json(json!({"name": "X"})),
+        ),
+    )
+    .await
+    .assert_problem(404);
+}
+
+#[actix_web::test]
+async fn the_last_enabled_admin_cannot_be_demoted_or_disabled() {
+    let (_db, state) = fresh(&[]);
+    let app = init_service(crm_api::app(state)).await;
+    let admin = setup_admin(&app).await;
+    let me = send(&app, admin.apply(TestRequest::get().uri("/api/v1/auth/me"))).await;
+    let uri = format!("/api/v1/users/{}", me.json["id"]);
+    for change in [json!({"role": "staff"}), json!({"disabled": true})] {
+        let refused = send(
+            &app,
+            admin.apply(TestRequest::patch().uri(&uri).set_json(change)),
+        )
+        .await;
+        refused.assert_problem(409);
+    }
+    let still = send(&app, admin.apply(TestRequest::get().uri("/api/v1/auth/me"))).await;
+    assert_eq!(still.json["role"], "admin");
+
+    // With a second admin, the first may step down.
+    let second = send(
+        &app,
+        admin.apply(TestRequest::post().uri("/api/v1/users").set_json(json!({
+            "name": "Grace Hopper", "email": "grace@example.com", "password": "a long passphrase", "role": "admin"
+        }))),
+    )
+    .await;
+    assert_eq!(second.json["role"], "admin");
+    let stepped_down = send(
+        &app,
+        admin.apply(
+            TestRequest::patch()
+                .uri(&uri)
+                .set_json(json!({"role": "staff"})),
+        ),
+    )
+    .await;
+    assert_eq!(stepped_down.status, StatusCode::OK, "{}", stepped_down.text);
+    assert_eq!(stepped_down.json["role"], "staff");
+}
