@@ -9,12 +9,6 @@ use diesel::prelude::*;
 use serde_json::json;
 use support::*;
 
-fn login(email: &str, password: &str) -> TestRequest {
-    TestRequest::post()
-        .uri("/api/v1/auth/login")
-        .set_json(json!({"email": email, "password": password}))
-}
-
 #[actix_web::test]
 async fn first_run_setup_creates_one_admin_and_then_refuses() {
     let (_db, state) = fresh(&[]);

@@ -8,10 +8,23 @@ use actix_web::test::{TestRequest, init_service};
 use serde_json::json;
 use support::*;
 
-fn login(email: &str, password: &str) -> TestRequest {
-    TestRequest::post()
-        .uri("/api/v1/auth/login")
-        .set_json(json!({"email": email, "password": password}))
+/// Adds Grace with `role` as the admin of `session`.
+async fn add_grace<S, B>(app: &S, admin: &Session, role: &str) -> Answer
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    send(
+        app,
+        admin.apply(TestRequest::post().uri("/api/v1/users").set_json(json!({
+            "name": "Grace Hopper", "email": "Grace@Example.com", "password": "a long passphrase", "role": role
+        }))),
+    )
+    .await
 }
 
 #[actix_web::test]
@@ -19,16 +32,13 @@ async fn an_admin_adds_staff_who_sign_in_and_cannot_manage_accounts() {
     let (_db, state) = fresh(&[]);
     let app = init_service(crm_api::app(state)).await;
     let admin = setup_admin(&app).await;
-    let created = send(
-        &app,
-        admin.apply(TestRequest::post().uri("/api/v1/users").set_json(json!({
-            "name": "Grace Hopper", "email": "Grace@Example.com", "password": "a long passphrase"
-        }))),
-    )
-    .await;
+    let created = add_grace(&app, &admin, "staff").await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     assert_eq!(created.json["role"], "staff");
-    assert_eq!(created.json["email"], "Grace@example.com", "the domain is lower-cased");
+    assert_eq!(
+        created.json["email"], "Grace@example.com",
+        "the domain is lower-cased"
+    );
     assert_eq!(created.json["disabled_at"], serde_json::Value::Null);
     assert!(created.json.get("password_hash").is_none());
 
@@ -89,13 +99,7 @@ async fn disabling_an_account_ends_its_sessions_and_tokens_at_once() {
     let (_db, state) = fresh(&[]);
     let app = init_service(crm_api::app(state)).await;
     let admin = setup_admin(&app).await;
-    let created = send(
-        &app,
-        admin.apply(TestRequest::post().uri("/api/v1/users").set_json(json!({
-            "name": "Grace Hopper", "email": "grace@example.com", "password": "a long passphrase"
-        }))),
-    )
-    .await;
+    let created = add_grace(&app, &admin, "staff").await;
     let id = created.json["id"].as_i64().unwrap();
     let grace = session_of(&send(&app, login("grace@example.com", "a long passphrase")).await);
     let token = create_token(&app, &grace, "script").await;
@@ -173,13 +177,7 @@ async fn the_last_enabled_admin_cannot_be_demoted_or_disabled() {
     assert_eq!(still.json["role"], "admin");
 
     // With a second admin, the first may step down.
-    let second = send(
-        &app,
-        admin.apply(TestRequest::post().uri("/api/v1/users").set_json(json!({
-            "name": "Grace Hopper", "email": "grace@example.com", "password": "a long passphrase", "role": "admin"
-        }))),
-    )
-    .await;
+    let second = add_grace(&app, &admin, "admin").await;
     assert_eq!(second.json["role"], "admin");
     let stepped_down = send(
         &app,

@@ -15,6 +15,16 @@ pub fn hash(password: &Password) -> Result<String, argon2::password_hash::Error>
         .map(|h| h.to_string())
 }
 
+/// [`hash`] on a blocking thread (it takes tens of milliseconds of CPU by design), for async
+/// handlers.
+pub async fn hash_off_thread(password: Password) -> Result<String, crate::error::ApiError> {
+    use crate::error::ApiError;
+    actix_web::web::block(move || hash(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("hashing failed: {e}")))
+}
+
 /// Whether `password` matches `stored`; an unreadable stored hash never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)

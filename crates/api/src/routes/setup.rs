@@ -1,15 +1,15 @@
 //! First-run setup: create the first admin while no user exists.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use crm_domain::{EmailAddress, FieldErrors, Password, Role, UserName};
+use crm_domain::{FieldErrors, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::password;
 use crate::error::responses::{InvalidInput, Malformed, Unavailable};
 use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
 use crate::routes::auth::{SignedIn, start_session};
+use crate::routes::users::NewAccount;
 use crate::state::AppState;
 
 /// Whether first-run setup is still needed.
@@ -65,25 +65,11 @@ pub async fn create_first_admin(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<SetupRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = FieldErrors::new();
-    let name = errors.check("name", UserName::parse(&body.name));
-    let email = errors.check("email", EmailAddress::parse(&body.email));
-    let password = errors.check("password", Password::parse(&body.password));
-    let (Some(name), Some(email), Some(password)) = (name, email, password) else {
-        return Err(errors.into());
-    };
-    let hash = web::block(move || password::hash(&password))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("hashing failed: {e}")))?;
+    let account =
+        NewAccount::parse(&body.name, &body.email, &body.password, FieldErrors::new()).await?;
     let user = state
         .db(move |conn| {
-            let new = crm_db::users::NewUser {
-                email: email.as_str(),
-                name: name.as_str(),
-                password_hash: &hash,
-                role: Role::Admin.as_str(),
-            };
+            let new = account.row(Role::Admin);
             Ok(crm_db::users::insert_first(conn, &new)?)
         })
         .await?

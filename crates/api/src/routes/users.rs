@@ -93,6 +93,48 @@ pub struct UpdateStaffRequest {
     pub disabled: Option<bool>,
 }
 
+/// A new account's checked fields, with the password hashed (shared with first-run setup).
+pub(crate) struct NewAccount {
+    name: UserName,
+    email: EmailAddress,
+    password_hash: String,
+}
+
+impl NewAccount {
+    /// Checks the fields, recording each problem in `errors`; hashes the password only when
+    /// every field (these and the caller's) is fine.
+    pub(crate) async fn parse(
+        name: &str,
+        email: &str,
+        password: &str,
+        mut errors: FieldErrors,
+    ) -> Result<Self, ApiError> {
+        let name = errors.check("name", UserName::parse(name));
+        let email = errors.check("email", EmailAddress::parse(email));
+        let password = errors.check("password", Password::parse(password));
+        let (Some(name), Some(email), Some(password), true) =
+            (name, email, password, errors.is_empty())
+        else {
+            return Err(errors.into());
+        };
+        Ok(Self {
+            name,
+            email,
+            password_hash: password::hash_off_thread(password).await?,
+        })
+    }
+
+    /// The row to insert, with `role`.
+    pub(crate) fn row(&self, role: Role) -> crm_db::users::NewUser<'_> {
+        crm_db::users::NewUser {
+            email: self.email.as_str(),
+            name: self.name.as_str(),
+            password_hash: &self.password_hash,
+            role: role.as_str(),
+        }
+    }
+}
+
 fn admin_only(user: &CurrentUser) -> Result<(), ApiError> {
     if user.role == Role::Admin {
         Ok(())
@@ -109,13 +151,6 @@ fn parse_role(errors: &mut FieldErrors, raw: Option<&str>) -> Option<Role> {
         "role",
         Role::parse(raw.trim()).map_err(|_| "Must be staff or admin."),
     )
-}
-
-async fn hashed(password: Password) -> Result<String, ApiError> {
-    web::block(move || password::hash(&password))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("hashing failed: {e}")))
 }
 
 /// Where a page of accounts ends (the opaque `cursor`).
@@ -186,24 +221,11 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     admin_only(&user)?;
     let mut errors = FieldErrors::new();
-    let name = errors.check("name", UserName::parse(&body.name));
-    let email = errors.check("email", EmailAddress::parse(&body.email));
-    let password = errors.check("password", Password::parse(&body.password));
     let role = parse_role(&mut errors, body.role.as_deref()).unwrap_or(Role::Staff);
-    let (Some(name), Some(email), Some(password), true) =
-        (name, email, password, errors.is_empty())
-    else {
-        return Err(errors.into());
-    };
-    let hash = hashed(password).await?;
+    let account = NewAccount::parse(&body.name, &body.email, &body.password, errors).await?;
     let created = state
         .db(move |conn| {
-            let new = crm_db::users::NewUser {
-                email: email.as_str(),
-                name: name.as_str(),
-                password_hash: &hash,
-                role: role.as_str(),
-            };
+            let new = account.row(role);
             match crm_db::users::insert(conn, &new) {
                 Ok(user) => Ok(user),
                 Err(e) if crm_db::is_unique_violation(&e) => Err(ApiError::field(
@@ -259,7 +281,7 @@ pub async fn update(
         .and_then(|p| errors.check("password", Password::parse(p)));
     errors.into_result(|| ())?;
     let password_hash = match password {
-        Some(password) => Some(hashed(password).await?),
+        Some(password) => Some(password::hash_off_thread(password).await?),
         None => None,
     };
     let changes = UserChanges {

@@ -162,6 +162,13 @@ impl Session {
     }
 }
 
+/// A sign-in request.
+pub fn login(email: &str, password: &str) -> TestRequest {
+    TestRequest::post()
+        .uri("/api/v1/auth/login")
+        .set_json(json!({"email": email, "password": password}))
+}
+
 /// Reads the session from a sign-in answer's cookies.
 pub fn session_of(answer: &Answer) -> Session {
     let cookie_value = |name: &str| {
