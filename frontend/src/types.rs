@@ -143,3 +143,21 @@ pub struct InvoicePage {
     pub total: i64,
     pub totals: Vec<CurrencyTotal>,
 }
+
+/// A staff account, as admins see it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StaffAccount {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub disabled_at: Option<String>,
+}
+
+/// A page of staff accounts.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StaffPage {
+    pub items: Vec<StaffAccount>,
+    pub next_cursor: Option<String>,
+    pub total: i64,
+}

@@ -410,3 +410,42 @@ test("an upload whose answer was lost is not saved twice when Save is pressed ag
     await s.done("invoice-lost-answer");
   }
 });
+
+test("an admin adds a colleague, disables and enables them; staff don't see the accounts", async () => {
+  const s = await signedIn();
+  try {
+    const { page } = s;
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("button", { name: "Add person" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Name *").fill("Grace Hopper");
+    await dialog.getByLabel("Email *").fill("grace@");
+    await dialog.getByLabel("Password *").fill("a long passphrase");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.locator("#field-person-email.is-invalid").waitFor();
+    await dialog.getByLabel("Email *").fill("grace@example.com");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await toast(page, "Grace Hopper can sign in now, as staff.").waitFor();
+    const grace = page.locator("#staff li", { hasText: "Grace Hopper" });
+    await grace.waitFor();
+
+    await grace.getByRole("button", { name: "Disable" }).click();
+    await toast(page, "Grace Hopper is disabled.").waitFor();
+    await grace.getByText("Disabled").waitFor();
+    await grace.getByRole("button", { name: "Enable" }).click();
+    await toast(page, "Grace Hopper can sign in again.").waitFor();
+    // The only admin can't step down.
+    const ada = page.locator("#staff li", { hasText: ADMIN.name });
+    await ada.getByRole("button", { name: "Make staff" }).click();
+    await toast(page, "At least one enabled admin must remain").waitFor();
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn(page, s.server.url, { email: "grace@example.com", password: "a long passphrase" });
+    await page.getByRole("heading", { name: "Customers" }).waitFor();
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("heading", { name: "API tokens" }).waitFor();
+    assert.equal(await page.getByRole("heading", { name: "Staff" }).count(), 0, "staff don't manage accounts");
+  } finally {
+    await s.done("staff-accounts");
+  }
+});

@@ -4,6 +4,9 @@ use crm_domain::FieldErrors;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::api::ApiError;
+use crate::state::Toasts;
+
 /// One form field. `errors` holds the whole form's errors; this field shows its own.
 #[component]
 pub fn TextField(
@@ -30,8 +33,15 @@ pub fn TextField(
     /// Whether the field must be filled in.
     #[prop(optional)]
     required: bool,
+    /// Sets the field's id apart (`field-{scope}-{name}`) where another form on the same page
+    /// has a field of the same name, so each label points at its own input.
+    #[prop(optional)]
+    scope: Option<&'static str>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = match scope {
+        Some(scope) => format!("field-{scope}-{name}"),
+        None => format!("field-{name}"),
+    };
     let error_id = format!("{id}-error");
     let messages = move || errors.with(|e| e.get(name).map(<[String]>::to_vec).unwrap_or_default());
     let invalid = move || !messages().is_empty();
@@ -102,6 +112,28 @@ pub fn focus_first_invalid(container_id: &'static str) {
             let _ = element.focus();
         }
     });
+}
+
+/// Shows why a form's save failed: field errors under their fields (the first one focused),
+/// anything else above the form, where what was typed stays; a toast either way.
+pub fn show_save_error(
+    error: ApiError,
+    form_id: &'static str,
+    errors: RwSignal<FieldErrors>,
+    alert: RwSignal<Option<String>>,
+    toasts: Toasts,
+) {
+    match error {
+        ApiError::Invalid(found) => {
+            errors.set(found);
+            toasts.error("Please correct the highlighted fields.");
+            focus_first_invalid(form_id);
+        }
+        other => {
+            alert.set(Some(other.message()));
+            toasts.error(other.message());
+        }
+    }
 }
 
 /// A form-level alert for problems that belong to no field.

@@ -3,8 +3,10 @@
 use crm_domain::{CustomerName, EmailAddress, FieldErrors, Notes, PhoneNumber, Region, TimeZone};
 use leptos::prelude::*;
 
-use crate::api::{self, ApiError};
-use crate::components::field::{CheckField, FormAlert, TextField, focus_first_invalid};
+use crate::api;
+use crate::components::field::{
+    CheckField, FormAlert, TextField, focus_first_invalid, show_save_error,
+};
 use crate::components::modal::Modal;
 use crate::state::use_toasts;
 use crate::types::{Customer, CustomerInput};
@@ -66,16 +68,7 @@ pub fn CustomerFormModal(
                     toasts.success(format!("{} {verb}.", customer.name));
                     on_saved.run(customer);
                 }
-                Err(ApiError::Invalid(field_errors)) => {
-                    errors.set(field_errors);
-                    toasts.error("Please correct the highlighted fields.");
-                    focus_first_invalid("customer-form");
-                }
-                Err(error) => {
-                    // What the user typed stays in the form.
-                    alert.set(Some(error.message()));
-                    toasts.error(error.message());
-                }
+                Err(error) => show_save_error(error, "customer-form", errors, alert, toasts),
             }
         }
     });

@@ -7,7 +7,7 @@ use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError};
-use crate::components::field::{FormAlert, TextField, focus_first_invalid};
+use crate::components::field::{FormAlert, TextField, focus_first_invalid, show_save_error};
 use crate::components::modal::Modal;
 use crate::state::use_toasts;
 use crate::types::{Invoice, InvoicePage};
@@ -195,27 +195,24 @@ fn InvoiceFormModal(
 
     let show_errors = move |result: Result<Invoice, ApiError>| match result {
         Ok(invoice) => Some(invoice),
-        Err(ApiError::Invalid(found)) => {
-            errors.set(found);
-            toasts.error("Please correct the highlighted fields.");
-            focus_first_invalid("invoice-form");
-            None
-        }
         // Too large: the file's fault, so said under the file.
         Err(ApiError::Problem {
             status: 413,
             message,
         }) => {
             let mut found = FieldErrors::new();
-            found.add("receipt", message.clone());
-            errors.set(found);
-            toasts.error(message);
-            focus_first_invalid("invoice-form");
+            found.add("receipt", message);
+            show_save_error(
+                ApiError::Invalid(found),
+                "invoice-form",
+                errors,
+                alert,
+                toasts,
+            );
             None
         }
         Err(error) => {
-            alert.set(Some(error.message()));
-            toasts.error(error.message());
+            show_save_error(error, "invoice-form", errors, alert, toasts);
             None
         }
     };

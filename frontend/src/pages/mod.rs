@@ -6,6 +6,7 @@ pub mod customers;
 pub mod invoices;
 pub mod settings;
 pub mod sign_in;
+pub mod staff;
 
 use leptos::prelude::*;
 use leptos_router::components::A;

@@ -1,4 +1,4 @@
-//! Settings: the user's personal API tokens.
+//! Settings: the user's personal API tokens, and (for admins) the staff accounts.
 
 use crm_domain::{FieldErrors, TokenName};
 use leptos::prelude::*;
@@ -7,7 +7,8 @@ use serde_json::json;
 use crate::api::{self, ApiError};
 use crate::components::field::{TextField, focus_first_invalid};
 use crate::pages::local_time;
-use crate::state::use_toasts;
+use crate::pages::staff::StaffSection;
+use crate::state::{use_session, use_toasts};
 use crate::types::{CreatedToken, TokenList};
 
 /// The settings page.
@@ -70,6 +71,12 @@ pub fn SettingsPage() -> impl IntoView {
         }
     };
     let pending = create.pending();
+    let session = use_session();
+    let is_admin = move || {
+        session
+            .user
+            .with(|user| user.as_ref().is_some_and(|u| u.role == "admin"))
+    };
 
     view! {
         <h1 class="h3 mb-3">"Settings"</h1>
@@ -135,6 +142,9 @@ pub fn SettingsPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        <Show when=is_admin>
+            <StaffSection/>
+        </Show>
     }
 }
 
