@@ -163,11 +163,7 @@ async fn an_upload_retried_with_its_key_stores_one_invoice_and_one_receipt() {
     let token = create_token(&app, &session, "script").await;
     let customer = send(&app, add_customer(&token, None, json!({"name": "Grace"}))).await;
     let boundary = "----crm-idempotency";
-    let png = std::fs::read(format!(
-        "{}/../receipts/tests/fixtures/rgb.png",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let png = fixture("rgb.png");
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"amount\"\r\n\r\n12.50\r\n\
          --{boundary}\r\nContent-Disposition: form-data; name=\"receipt\"; filename=\"r.png\"\r\n\r\n"

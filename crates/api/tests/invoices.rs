@@ -12,14 +12,6 @@ use support::*;
 
 const BOUNDARY: &str = "----crm-test-boundary-7MA4YWxkTrZu0gW";
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../receipts/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
 /// A multipart body with text fields and, optionally, a file in `receipt`.
 fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Vec<u8> {
     let mut body = Vec::new();

@@ -77,11 +77,8 @@ async fn responses_carry_security_headers() {
 
 #[actix_web::test]
 async fn the_committed_openapi_document_matches_the_code() {
-    let committed = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../openapi/openapi.json"
-    ))
-    .expect("openapi/openapi.json exists; run `make openapi`");
+    let committed = std::fs::read_to_string(manifest_dir().join("../../openapi/openapi.json"))
+        .expect("openapi/openapi.json exists; run `make openapi`");
     assert!(
         committed == crm_api::openapi::to_json(),
         "openapi/openapi.json is stale: run `make openapi` and commit it"

@@ -1,19 +1,20 @@
 //! Real files in, PDFs out: each checked by qpdf, rendered by poppler, compared with its source.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use crm_receipts::{Limits, ReceiptError, SourceKind, convert_to_pdf};
 use image::{GenericImageView, Rgb, RgbImage};
 
+/// A committed fixture. The folder comes from cargo at run time, not from the build: a target
+/// folder shared by several checkouts may hold another checkout's build of this test.
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .unwrap()
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    std::fs::read(dir.join("tests/fixtures").join(name))
+        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
 
 fn scratch(name: &str) -> PathBuf {

@@ -48,6 +48,9 @@ pub fn Modal(
     title: String,
     /// Called to close the dialog.
     on_close: Callback<()>,
+    /// As wide as the screen allows (for documents such as a PDF preview).
+    #[prop(optional)]
+    wide: bool,
     children: Children,
 ) -> impl IntoView {
     let opener = SendWrapper::new(document().active_element());
@@ -70,7 +73,11 @@ pub fn Modal(
         <div class="modal fade show d-block" tabindex="-1" role="dialog" aria-modal="true"
             aria-labelledby="modal-title"
             on:keydown=on_keydown>
-            <div class="modal-dialog modal-dialog-scrollable">
+            <div class=if wide {
+                "modal-dialog modal-dialog-scrollable modal-xl"
+            } else {
+                "modal-dialog modal-dialog-scrollable"
+            }>
                 <div class="modal-content">
                     <div class="modal-header">
                         <h2 class="modal-title fs-5" id="modal-title">{title}</h2>

@@ -161,7 +161,7 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
                 on_saved=Callback::new(move |()| { editing.set(None); refresh(); })/>
         })}
         {move || previewing.get().map(|invoice| view! {
-            <Modal title=format!("Receipt {}", invoice.receipt.original_name) on_close=Callback::new(move |()| previewing.set(None))>
+            <Modal title=format!("Receipt {}", invoice.receipt.original_name) wide=true on_close=Callback::new(move |()| previewing.set(None))>
                 <iframe src=invoice.receipt.url.clone() title="Receipt preview" class="w-100 border-0" style="height: 70vh"></iframe>
                 <a href=invoice.receipt.url.clone() download=format!("invoice-{}.pdf", invoice.id)>"Download the PDF"</a>
             </Modal>

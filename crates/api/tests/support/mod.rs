@@ -16,6 +16,20 @@ pub mod s3;
 pub const ADMIN_EMAIL: &str = "ada@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
 
+/// This package's folder, as cargo says when running the test (not as it was when the binary
+/// was built: a target folder shared by several checkouts may hold another checkout's build).
+pub fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+}
+
+/// A receipt fixture of `crates/receipts/tests/fixtures`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(manifest_dir().join("../receipts/tests/fixtures").join(name))
+        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
 /// Configuration for a test: its own database, the local Redis, short timeouts.
 pub fn config_for(database_url: &str, extra: &[(&str, &str)]) -> Config {
     let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());

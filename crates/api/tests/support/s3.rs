@@ -124,8 +124,7 @@ fn moto_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("MOTO_SERVER") {
         return path.into();
     }
-    let installed =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/moto/bin/moto_server");
+    let installed = super::manifest_dir().join("../../.tools/moto/bin/moto_server");
     assert!(
         installed.exists(),
         "moto_server is missing: run scripts/moto.sh (make test does), or set MOTO_SERVER"
