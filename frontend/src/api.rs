@@ -151,6 +151,11 @@ pub async fn post_empty(path: &str) -> Result<(), ApiError> {
     call(Method::POST, path, None).await.map(|_| ())
 }
 
+/// `POST /api/v1{path}` with a JSON body and no meaningful answer body (204).
+pub async fn post_no_content<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
+    call(Method::POST, path, encode(body)).await.map(|_| ())
+}
+
 /// `PATCH /api/v1{path}` with a JSON body.
 pub async fn patch<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
     parse(&call(Method::PATCH, path, encode(body)).await?)

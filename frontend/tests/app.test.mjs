@@ -411,7 +411,7 @@ test("an upload whose answer was lost is not saved twice when Save is pressed ag
   }
 });
 
-test("an admin adds a colleague, disables and enables them; staff don't see the accounts", async () => {
+test("an admin adds a colleague, disables and enables them; staff don't see the accounts but change their password", async () => {
   const s = await signedIn();
   try {
     const { page } = s;
@@ -445,6 +445,16 @@ test("an admin adds a colleague, disables and enables them; staff don't see the 
     await page.getByRole("link", { name: "Settings" }).click();
     await page.getByRole("heading", { name: "API tokens" }).waitFor();
     assert.equal(await page.getByRole("heading", { name: "Staff" }).count(), 0, "staff don't manage accounts");
+
+    // Grace changes her own password.
+    await page.getByLabel("Current password *").fill("not my password");
+    await page.getByLabel("New password *").fill("an even longer passphrase");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await page.locator("#field-current_password-error", { hasText: "This is not your current password." }).waitFor();
+    await page.getByLabel("Current password *").fill("a long passphrase");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await toast(page, "Password changed.").waitFor();
+    assert.equal(await page.getByLabel("Current password *").inputValue(), "", "the form is cleared");
   } finally {
     await s.done("staff-accounts");
   }

@@ -50,6 +50,7 @@ pub struct ApiDoc;
     auth::login,
     auth::logout,
     auth::me,
+    auth::change_password,
     tokens::list,
     tokens::create,
     tokens::revoke,

@@ -191,3 +191,52 @@ async fn the_last_enabled_admin_cannot_be_demoted_or_disabled() {
     assert_eq!(stepped_down.status, StatusCode::OK, "{}", stepped_down.text);
     assert_eq!(stepped_down.json["role"], "staff");
 }
+
+#[actix_web::test]
+async fn anyone_changes_their_own_password_and_their_other_sessions_end() {
+    let (_db, state) = fresh(&[]);
+    let app = init_service(crm_api::app(state)).await;
+    let admin = setup_admin(&app).await;
+    add_grace(&app, &admin, "staff").await;
+    let here = session_of(&send(&app, login("grace@example.com", "a long passphrase")).await);
+    let elsewhere = session_of(&send(&app, login("grace@example.com", "a long passphrase")).await);
+    let change = |current: &str, new: &str| {
+        here.apply(
+            TestRequest::post()
+                .uri("/api/v1/auth/password")
+                .set_json(json!({"current_password": current, "new_password": new})),
+        )
+    };
+
+    let wrong = send(&app, change("not it", "short")).await;
+    wrong.assert_problem(422);
+    assert_eq!(
+        wrong.field_errors("current_password"),
+        vec!["This is not your current password."]
+    );
+    assert_eq!(wrong.field_errors("new_password").len(), 1);
+
+    let changed = send(
+        &app,
+        change("a long passphrase", "an even longer passphrase"),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
+    let me = send(&app, here.apply(TestRequest::get().uri("/api/v1/auth/me"))).await;
+    assert_eq!(me.status, StatusCode::OK, "this session stays");
+    send(
+        &app,
+        elsewhere.apply(TestRequest::get().uri("/api/v1/auth/me")),
+    )
+    .await
+    .assert_problem(401);
+    send(&app, login("grace@example.com", "a long passphrase"))
+        .await
+        .assert_problem(401);
+    let again = send(
+        &app,
+        login("grace@example.com", "an even longer passphrase"),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK);
+}

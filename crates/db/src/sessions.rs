@@ -65,3 +65,17 @@ pub fn delete_by_token_hash(conn: &mut PgConnection, token_hash: &[u8]) -> Query
 pub fn delete_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)
 }
+
+/// Ends every session of `user` but the one with `keep` (the caller's own, if any); returns
+/// how many ended.
+pub fn delete_others(
+    conn: &mut PgConnection,
+    user: crm_domain::UserId,
+    keep: Option<&[u8]>,
+) -> QueryResult<usize> {
+    let theirs = sessions::table.filter(sessions::user_id.eq(user.get()));
+    match keep {
+        Some(keep) => diesel::delete(theirs.filter(sessions::token_hash.ne(keep))).execute(conn),
+        None => diesel::delete(theirs).execute(conn),
+    }
+}

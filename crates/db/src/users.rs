@@ -157,3 +157,11 @@ pub fn update_keeping_an_admin(
         other => Err(other),
     })
 }
+
+/// Sets a user's password hash.
+pub fn set_password_hash(conn: &mut PgConnection, id: UserId, hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id.get()))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)
+        .map(|_| ())
+}

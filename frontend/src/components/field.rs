@@ -114,6 +114,21 @@ pub fn focus_first_invalid(container_id: &'static str) {
     });
 }
 
+/// Shows the problems the browser found under their fields; `true` when there are none and the
+/// form may be sent, else the first invalid field gets the focus.
+pub fn passes_checks(
+    found: FieldErrors,
+    errors: RwSignal<FieldErrors>,
+    form_id: &'static str,
+) -> bool {
+    let ok = found.is_empty();
+    errors.set(found);
+    if !ok {
+        focus_first_invalid(form_id);
+    }
+    ok
+}
+
 /// Shows why a form's save failed: field errors under their fields (the first one focused),
 /// anything else above the form, where what was typed stays; a toast either way.
 pub fn show_save_error(

@@ -1,11 +1,13 @@
 //! Settings: the user's personal API tokens, and (for admins) the staff accounts.
 
-use crm_domain::{FieldErrors, TokenName};
+use crm_domain::{FieldErrors, Password, TokenName};
 use leptos::prelude::*;
 use serde_json::json;
 
 use crate::api::{self, ApiError};
-use crate::components::field::{TextField, focus_first_invalid};
+use crate::components::field::{
+    FormAlert, TextField, focus_first_invalid, passes_checks, show_save_error,
+};
 use crate::pages::local_time;
 use crate::pages::staff::StaffSection;
 use crate::state::{use_session, use_toasts};
@@ -142,9 +144,75 @@ pub fn SettingsPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        <PasswordSection/>
         <Show when=is_admin>
             <StaffSection/>
         </Show>
+    }
+}
+
+/// Changing one's own password.
+#[component]
+fn PasswordSection() -> impl IntoView {
+    let toasts = use_toasts();
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let errors = RwSignal::new(FieldErrors::new());
+    let alert = RwSignal::new(None::<String>);
+    let save = Action::new_local(move |body: &serde_json::Value| {
+        let body = body.clone();
+        async move {
+            match api::post_no_content("/auth/password", &body).await {
+                Ok(()) => {
+                    current.set(String::new());
+                    new.set(String::new());
+                    errors.set(FieldErrors::new());
+                    toasts.success("Password changed. Your other sessions are signed out.");
+                }
+                Err(error) => show_save_error(error, "password-form", errors, alert, toasts),
+            }
+        }
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if save.pending().get_untracked() {
+            return;
+        }
+        alert.set(None);
+        let mut found = FieldErrors::new();
+        if current.get_untracked().is_empty() {
+            found.add("current_password", crm_domain::REQUIRED);
+        }
+        found.check("new_password", Password::parse(&new.get_untracked()));
+        if passes_checks(found, errors, "password-form") {
+            save.dispatch(json!({
+                "current_password": current.get_untracked(),
+                "new_password": new.get_untracked(),
+            }));
+        }
+    };
+    let pending = save.pending();
+    view! {
+        <section class="mt-5" aria-labelledby="password-heading">
+            <h2 class="h5" id="password-heading">"Your password"</h2>
+            <form id="password-form" class="row g-2 align-items-start" novalidate on:submit=on_submit>
+                <FormAlert message=alert/>
+                <div class="col-sm-4">
+                    <TextField label="Current password" name="current_password" value=current errors=errors
+                        input_type="password" autocomplete="current-password" required=true/>
+                </div>
+                <div class="col-sm-4">
+                    <TextField label="New password" name="new_password" value=new errors=errors
+                        input_type="password" autocomplete="new-password" required=true
+                        help="At least 10 characters."/>
+                </div>
+                <div class="col-sm-4 pt-sm-4 mt-sm-2">
+                    <button type="submit" class="btn btn-outline-primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Changing…" } else { "Change password" }}
+                    </button>
+                </div>
+            </form>
+        </section>
     }
 }
 

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use serde_json::json;
 
 use crate::api;
-use crate::components::field::{FormAlert, TextField, focus_first_invalid, show_save_error};
+use crate::components::field::{FormAlert, TextField, passes_checks, show_save_error};
 use crate::components::modal::Modal;
 use crate::state::use_toasts;
 use crate::types::{StaffAccount, StaffPage};
@@ -121,17 +121,13 @@ fn AddPersonModal(on_close: Callback<()>, on_saved: Callback<()>) -> impl IntoVi
         found.check("name", UserName::parse(&name.get_untracked()));
         found.check("email", EmailAddress::parse(&email.get_untracked()));
         found.check("password", Password::parse(&password.get_untracked()));
-        let ok = found.is_empty();
-        errors.set(found);
-        if ok {
+        if passes_checks(found, errors, "person-form") {
             save.dispatch(json!({
                 "name": name.get_untracked(),
                 "email": email.get_untracked(),
                 "password": password.get_untracked(),
                 "role": role.get_untracked(),
             }));
-        } else {
-            focus_first_invalid("person-form");
         }
     };
     let pending = save.pending();

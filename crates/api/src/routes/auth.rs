@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use crm_db::users::User;
 use crm_domain::{FieldErrors, REQUIRED, Role};
+use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -244,6 +245,76 @@ pub async fn logout(
         response.cookie(cookie);
     }
     Ok(response.finish())
+}
+
+/// A change of one's own password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "correct horse battery", "new_password": "a new long passphrase"}))]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// At least 10 characters.
+    #[schema(min_length = 10, max_length = 256)]
+    pub new_password: String,
+}
+
+/// Changes the signed-in user's own password. Every other session of theirs ends (a session
+/// someone else may have opened with the old password); this one stays.
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; other sessions ended"),
+        (status = 400, response = Malformed),
+        (status = 401, response = NotSignedIn),
+        (status = 403, response = CsrfRejected),
+        (status = 422, response = InvalidInput),
+        (status = 503, response = Unavailable),
+    ),
+    security(("session" = []), ("bearer" = []))
+)]
+#[post("/auth/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    JsonBody(body): JsonBody<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::new();
+    let new = errors.check(
+        "new_password",
+        crm_domain::Password::parse(&body.new_password),
+    );
+    let id = user.id;
+    let stored = state
+        .db(move |conn| Ok(crm_db::users::find(conn, id)?.password_hash))
+        .await?;
+    let current = body.current_password.clone();
+    let matches = web::block(move || password::verify(&current, &stored))
+        .await
+        .map_err(ApiError::internal)?;
+    if !matches {
+        errors.add("current_password", "This is not your current password.");
+    }
+    let (Some(new), true) = (new, errors.is_empty()) else {
+        return Err(errors.into());
+    };
+    let hash = password::hash_off_thread(new).await?;
+    let keep = match user.method {
+        AuthMethod::Session { token_hash } => Some(token_hash),
+        AuthMethod::Token { .. } => None,
+    };
+    state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                crm_db::users::set_password_hash(conn, id, &hash)?;
+                crm_db::sessions::delete_others(conn, id, keep.as_deref())?;
+                Ok::<_, diesel::result::Error>(())
+            })
+            .map_err(ApiError::from)
+        })
+        .await?;
+    tracing::info!(user_id = id.get(), "password changed");
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The signed-in user.

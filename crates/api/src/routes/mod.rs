@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(auth::login)
                 .service(auth::logout)
                 .service(auth::me)
+                .service(auth::change_password)
                 .service(tokens::list)
                 .service(tokens::create)
                 .service(tokens::revoke)
