@@ -353,6 +353,12 @@ test("a customer's invoices come in pages, newest first; Show more adds the olde
     assert.equal(await rows.count(), 27);
     assert.match(await rows.last().innerText(), /INV-01/);
     assert.equal(await page.getByRole("button", { name: "Show more" }).count(), 0, "nothing more to show");
+    // 28 events (the customer, 27 invoices): the newest 25, then the rest.
+    const events = page.locator("#activity li");
+    assert.equal(await events.count(), 25);
+    await page.getByRole("button", { name: "Show older activity" }).click();
+    await page.locator("#activity").getByText("Ada Lovelace added the customer").waitFor();
+    assert.equal(await events.count(), 28);
   } finally {
     await s.done("invoice-pages");
   }

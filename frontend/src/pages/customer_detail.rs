@@ -11,6 +11,9 @@ use crate::pages::local_time;
 use crate::state::use_toasts;
 use crate::types::{ActivityPage, Customer};
 
+/// Activity events fetched at a time.
+const ACTIVITY_PAGE: u32 = 25;
+
 /// The customer detail page.
 #[component]
 pub fn CustomerDetailPage() -> impl IntoView {
@@ -30,11 +33,37 @@ pub fn CustomerDetailPage() -> impl IntoView {
     });
     // Invoice changes show in the activity trail without reloading the customer.
     let activity_changed = RwSignal::new(0u32);
+    let toasts = use_toasts();
+    // Older events fetched with "Show older activity", and where the next ones start.
+    let older = RwSignal::new(None::<ActivityPage>);
     let activity = LocalResource::new(move || {
         let id = id();
         reload.track();
         activity_changed.track();
-        async move { api::get::<ActivityPage>(&format!("/customers/{id}/activity?limit=50")).await }
+        older.set(None);
+        async move {
+            api::get::<ActivityPage>(&format!("/customers/{id}/activity?limit={ACTIVITY_PAGE}"))
+                .await
+        }
+    });
+    let show_older = Action::new_local(move |cursor: &String| {
+        let path = format!(
+            "/customers/{}/activity?limit={ACTIVITY_PAGE}&cursor={}",
+            id(),
+            js_sys::encode_uri_component(cursor)
+        );
+        async move {
+            match api::get::<ActivityPage>(&path).await {
+                Ok(page) => older.update(|pages| match pages {
+                    Some(pages) => {
+                        pages.items.extend(page.items);
+                        pages.next_cursor = page.next_cursor;
+                    }
+                    None => *pages = Some(page),
+                }),
+                Err(error) => toasts.error(error.message()),
+            }
+        }
     });
     view! {
         <p><A href="/">"\u{2190} Customers"</A></p>
@@ -55,7 +84,21 @@ pub fn CustomerDetailPage() -> impl IntoView {
             <h2 class="h5" id="activity-heading">"Activity"</h2>
             <Transition fallback=|| view! { <p class="text-muted">"Loading…"</p> }>
                 {move || activity.get().map(|result| match result {
-                    Ok(page) => view! { <ActivityList page=page/> }.into_any(),
+                    Ok(mut page) => {
+                        if let Some(more) = older.get() {
+                            page.items.extend(more.items);
+                            page.next_cursor = more.next_cursor;
+                        }
+                        let next = page.next_cursor.clone();
+                        view! {
+                            <ActivityList page=page/>
+                            {next.map(|cursor| view! {
+                                <button type="button" class="btn btn-sm btn-outline-secondary mt-2"
+                                    disabled=move || show_older.pending().get()
+                                    on:click=move |_| { show_older.dispatch(cursor.clone()); }>"Show older activity"</button>
+                            })}
+                        }.into_any()
+                    }
                     Err(error) => view! { <p class="text-muted">{error.message()}</p> }.into_any(),
                 })}
             </Transition>
