@@ -64,6 +64,28 @@ rows8 = [[v for p in row for v in p] for row in [[quadrants().getpixel((x, y)) f
 with open(out / "interlaced.png", "wb") as f:
     png.Writer(W, H, greyscale=False, bitdepth=8, interlace=True).write(f, rows8)
 
+# Colour profiles. This one is sRGB with its red and blue primaries swapped, so a viewer that
+# honours the embedded profile shows the red quadrant blue and the blue one red: the tests can
+# see that the profile reached the PDF and is the one in use.
+from PIL import ImageCms
+srgb = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+tags = {}
+for i in range(struct.unpack(">I", srgb[128:132])[0]):
+    sig, _, _ = struct.unpack(">4sII", srgb[132 + 12 * i:144 + 12 * i])
+    tags[sig] = 132 + 12 * i
+r, b = tags[b"rXYZ"], tags[b"bXYZ"]
+srgb[r + 4:r + 12], srgb[b + 4:b + 12] = srgb[b + 4:b + 12], srgb[r + 4:r + 12]
+srgb[84:100] = bytes(16)  # the profile ID (an MD5 of the profile) no longer holds
+swapped = bytes(srgb)
+quadrants().save(out / "icc-rgb.jpg", quality=92, icc_profile=swapped)
+quadrants().save(out / "icc-rgb.png", icc_profile=swapped)
+quadrants().convert("P", palette=Image.Palette.ADAPTIVE, colors=4).save(out / "icc-palette.png", icc_profile=swapped)
+icc_rgba = quadrants("RGBA")
+icc_rgba.putalpha(255)
+icc_rgba.save(out / "icc-rgba.png", icc_profile=swapped)
+# An RGB profile on a grayscale image: it can't apply, so it is left out.
+quadrants("L").save(out / "icc-mismatched.jpg", quality=92, icc_profile=swapped)
+
 quadrants().save(out / "image.gif")
 (out / "notes.txt").write_text("Not a receipt.\n")
 (out / "program.pdf").write_bytes(b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(200))

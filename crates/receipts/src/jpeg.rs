@@ -2,6 +2,7 @@
 
 use lopdf::{Object, Stream, dictionary};
 
+use crate::icc::Profile;
 use crate::page::{Placement, one_page_pdf};
 use crate::{Limits, ReceiptError};
 
@@ -18,6 +19,8 @@ pub(crate) struct JpegInfo {
     pub orientation: u8,
     /// An Adobe APP14 segment: 4-component data is then stored inverted.
     pub adobe: bool,
+    /// The embedded colour profile, when whole and for this image's colour space.
+    pub profile: Option<Profile>,
 }
 
 /// Wraps a JPEG into a one-page PDF.
@@ -49,6 +52,7 @@ pub fn to_pdf(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, ReceiptError> {
     one_page_pdf(
         image,
         None,
+        info.profile,
         &Placement {
             width: info.width,
             height: info.height,
@@ -71,7 +75,7 @@ pub(crate) fn check_size(width: u32, height: u32, limits: &Limits) -> Result<(),
 }
 
 /// Reads the markers up to the first scan: frame size and type, density, EXIF orientation,
-/// Adobe segment. Also makes sure the image data ends (an end-of-image marker follows the scan).
+/// Adobe segment, colour profile. Also makes sure the image data ends (an end-of-image marker follows the scan).
 pub(crate) fn read_headers(bytes: &[u8]) -> Result<JpegInfo, ReceiptError> {
     let mut info = JpegInfo {
         width: 0,
@@ -81,8 +85,10 @@ pub(crate) fn read_headers(bytes: &[u8]) -> Result<JpegInfo, ReceiptError> {
         dpi: None,
         orientation: 1,
         adobe: false,
+        profile: None,
     };
     let mut exif_dpi = None;
+    let mut icc_segments = Vec::new();
     let mut at = 2;
     let mut scan_start = None;
     while at < bytes.len() {
@@ -136,6 +142,7 @@ pub(crate) fn read_headers(bytes: &[u8]) -> Result<JpegInfo, ReceiptError> {
                 info.orientation = orientation;
                 exif_dpi = dpi;
             }
+            0xE2 if segment.starts_with(b"ICC_PROFILE\0") => icc_segments.push(segment),
             0xEE if segment.starts_with(b"Adobe") => info.adobe = true,
             0xDA => {
                 scan_start = Some(at + length);
@@ -159,6 +166,8 @@ pub(crate) fn read_headers(bytes: &[u8]) -> Result<JpegInfo, ReceiptError> {
         return Err(MALFORMED);
     }
     info.dpi = info.dpi.or(exif_dpi);
+    info.profile = Profile::from_jpeg_segments(&icc_segments)
+        .filter(|profile| profile.components() == info.components);
     Ok(info)
 }
 

@@ -9,12 +9,15 @@
 //!   (within limits) and Flate-encoded, alpha as a soft mask.
 //! - PDFs must parse, have pages, be unencrypted and carry no JavaScript or launch actions;
 //!   a valid PDF is kept byte for byte.
+//! - An image's embedded colour profile (ICC: JPEG APP2 segments, PNG `iCCP`) goes into the PDF
+//!   as an `ICCBased` colour space, so wide-gamut photos keep their colours.
 //!
 //! Image dimensions are read from headers before anything is decoded, so decompression bombs
 //! are refused before any large allocation.
 
 mod detect;
 mod error;
+mod icc;
 mod jpeg;
 mod page;
 mod pdf;

@@ -3,6 +3,7 @@
 use lopdf::{Document, Object, Stream, dictionary};
 
 use crate::ReceiptError;
+use crate::icc::{Profile, profiled};
 
 /// A4 in PDF points (1/72 inch).
 const A4: (f64, f64) = (595.276, 841.89);
@@ -74,10 +75,11 @@ impl Placement {
 }
 
 /// Writes a one-page PDF showing `image` (an image XObject stream, with its soft mask if any)
-/// as `placement` says.
-pub fn one_page_pdf(
+/// as `placement` says, its colours as `profile` describes them (when it has one).
+pub(crate) fn one_page_pdf(
     mut image: Stream,
     mask: Option<Stream>,
+    profile: Option<Profile>,
     placement: &Placement,
 ) -> Result<Vec<u8>, ReceiptError> {
     let (page_w, page_h, x, y, w, h) = placement.layout();
@@ -90,6 +92,13 @@ pub fn one_page_pdf(
         // Streams are always indirect objects.
         let mask_id = doc.add_object(mask);
         image.dict.set("SMask", mask_id);
+    }
+    if let Some(profile) = profile {
+        let device = image.dict.remove(b"ColorSpace");
+        let profile_id = doc.add_object(profile.into_stream());
+        if let Some(device) = device {
+            image.dict.set("ColorSpace", profiled(device, profile_id));
+        }
     }
     let image_id = doc.add_object(image);
     let content_id = doc.add_object(Stream::new(dictionary! {}, content));

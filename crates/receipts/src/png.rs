@@ -8,6 +8,7 @@ use flate2::write::ZlibEncoder;
 use image::{DynamicImage, ImageDecoder, ImageReader};
 use lopdf::{Object, Stream, dictionary};
 
+use crate::icc::Profile;
 use crate::jpeg::check_size;
 use crate::page::{Placement, one_page_pdf};
 use crate::{Limits, ReceiptError};
@@ -25,6 +26,7 @@ struct PngInfo<'a> {
     palette: Option<&'a [u8]>,
     transparency: bool,
     dpi: Option<(f64, f64)>,
+    profile: Option<Profile>,
     data: Vec<&'a [u8]>,
 }
 
@@ -43,9 +45,19 @@ pub fn to_pdf(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, ReceiptError> {
     } else {
         reencoded(decode(bytes, limits)?)?
     };
+    // Gray images (with or without alpha) come out gray, all others RGB (palettes index RGB).
+    let components = if matches!(info.color_type, 0 | 4) {
+        1
+    } else {
+        3
+    };
+    let profile = info
+        .profile
+        .filter(|profile| profile.components() == components);
     one_page_pdf(
         image,
         mask,
+        profile,
         &Placement {
             width: info.width,
             height: info.height,
@@ -164,7 +176,6 @@ fn deflate(data: &[u8]) -> Result<Vec<u8>, ReceiptError> {
     encoder.finish().map_err(|_| MALFORMED)
 }
 
-/// Decodes within the memory limit.
 /// Decodes every row, keeping one at a time: the file is whole and sound.
 fn verify_rows(bytes: &[u8]) -> Result<(), ReceiptError> {
     let mut options = png::DecodeOptions::default();
@@ -237,6 +248,7 @@ fn read_chunks(bytes: &[u8]) -> Result<PngInfo<'_>, ReceiptError> {
             }
             b"PLTE" => info.palette = Some(data),
             b"tRNS" => info.transparency = true,
+            b"iCCP" => info.profile = Profile::from_png_chunk(data),
             b"pHYs" if data.len() == 9 && data[8] == 1 => {
                 let x = f64::from(u32::from_be_bytes([data[0], data[1], data[2], data[3]]));
                 let y = f64::from(u32::from_be_bytes([data[4], data[5], data[6], data[7]]));

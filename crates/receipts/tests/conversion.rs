@@ -108,6 +108,9 @@ enum Match {
     Luma(i32),
     /// CMYK goes through the renderer's own colour conversion: the right channel dominates.
     Dominant,
+    /// The fixtures whose colour profile swaps the red and blue primaries: shown through the
+    /// profile, red shows blue and blue red (each dominant).
+    Swapped,
 }
 
 /// The four quadrants of the fixtures show their colours, upright and unmirrored.
@@ -123,14 +126,21 @@ fn assert_quadrants(image: &RgbImage, how: Match, name: &str) {
         (3 * w / 4, 3 * h / 4, WHITE),
     ] {
         let Rgb(actual) = *image.get_pixel(x, y);
+        let expected = match (how, expected) {
+            (Match::Swapped, RED) => BLUE,
+            (Match::Swapped, BLUE) => RED,
+            _ => expected,
+        };
         let ok = match how {
             Match::Within(tolerance) => actual
                 .iter()
                 .zip(expected)
                 .all(|(a, e)| (i32::from(*a) - i32::from(e)).abs() <= tolerance),
             Match::Luma(tolerance) => (i32::from(actual[0]) - luma(expected)).abs() <= tolerance,
-            Match::Dominant if expected == WHITE => actual.iter().all(|c| *c > 200),
-            Match::Dominant => {
+            Match::Dominant | Match::Swapped if expected == WHITE => {
+                actual.iter().all(|c| *c > 200)
+            }
+            Match::Dominant | Match::Swapped => {
                 let strongest = (0..3).max_by_key(|i| expected[*i]).unwrap();
                 (0..3).all(|i| i == strongest || actual[strongest] > actual[i] + 40)
             }
@@ -227,6 +237,98 @@ fn every_exif_orientation_shows_upright_mirrored_ones_included() {
         assert!(w > h, "{name}: shown landscape, {w} × {h}");
         assert_quadrants(&render(&pdf, &name, 64, 48), Match::Within(48), &name);
     }
+}
+
+/// The ICC profile the image's colour space names (directly or as an indexed space's base),
+/// inflated, with its `/N`.
+fn embedded_profile(pdf: &[u8]) -> Option<(Vec<u8>, i64)> {
+    let doc = lopdf::Document::load_mem(pdf).unwrap();
+    // The page's image (a soft mask is an image too).
+    let page = doc.get_pages().values().next().copied().unwrap();
+    let resources = doc
+        .get_dictionary(page)
+        .unwrap()
+        .get(b"Resources")
+        .unwrap()
+        .as_dict()
+        .unwrap();
+    let image_id = resources
+        .get(b"XObject")
+        .unwrap()
+        .as_dict()
+        .unwrap()
+        .get(b"Im0")
+        .unwrap()
+        .as_reference()
+        .unwrap();
+    let image = doc.get_object(image_id).unwrap().as_stream().unwrap();
+    let mut space = image.dict.get(b"ColorSpace").unwrap().as_array().ok()?;
+    if space[0].as_name().unwrap() == b"Indexed" {
+        space = space[1].as_array().ok()?;
+    }
+    assert_eq!(space[0].as_name().unwrap(), b"ICCBased");
+    let stream = doc
+        .get_object(space[1].as_reference().unwrap())
+        .unwrap()
+        .as_stream()
+        .unwrap();
+    let n = stream.dict.get(b"N").unwrap().as_i64().unwrap();
+    let profile = stream
+        .decompressed_content()
+        .unwrap_or_else(|_| stream.content.clone());
+    Some((profile, n))
+}
+
+/// The profile embedded in an image file, as the `image` crate reads it.
+fn source_profile(name: &str) -> Vec<u8> {
+    use image::ImageDecoder;
+    let mut decoder = image::ImageReader::new(std::io::Cursor::new(fixture(name)))
+        .with_guessed_format()
+        .unwrap()
+        .into_decoder()
+        .unwrap();
+    decoder
+        .icc_profile()
+        .unwrap()
+        .expect("the fixture has a profile")
+}
+
+#[test]
+fn embedded_colour_profiles_reach_the_pdf_and_are_honoured() {
+    for name in [
+        "icc-rgb.jpg",
+        "icc-rgb.png",
+        "icc-palette.png",
+        "icc-rgba.png",
+    ] {
+        let pdf = convert(name);
+        assert_qpdf_accepts(&pdf, name);
+        let (profile, n) =
+            embedded_profile(&pdf).unwrap_or_else(|| panic!("{name}: no ICCBased colour space"));
+        assert_eq!(n, 3, "{name}");
+        assert!(profile == source_profile(name), "{name}: profile differs");
+        // The profile swaps red and blue: poppler shows them swapped, so it uses the profile.
+        assert_quadrants(&render(&pdf, name, 64, 48), Match::Swapped, name);
+    }
+    // The JPEG is still embedded unchanged, and the PNGs' samples are exact (as stored: a
+    // renderer shows them through the profile).
+    assert!(image_stream(&convert("icc-rgb.jpg")).content == fixture("icc-rgb.jpg"));
+    for name in ["icc-rgb.png", "icc-rgba.png"] {
+        let (samples, _) = image_samples(&convert(name), name);
+        let expected = image::load_from_memory(&fixture(name)).unwrap().to_rgb8();
+        assert!(samples == expected.into_raw(), "{name}: samples differ");
+    }
+}
+
+#[test]
+fn a_profile_for_another_colour_space_is_left_out() {
+    // An RGB profile on a grayscale JPEG: shown as plain gray, embedded unchanged.
+    let name = "icc-mismatched.jpg";
+    let pdf = convert(name);
+    assert_qpdf_accepts(&pdf, name);
+    assert_eq!(embedded_profile(&pdf), None);
+    assert!(image_stream(&pdf).content == fixture(name));
+    assert_quadrants(&render(&pdf, name, 64, 48), Match::Luma(12), name);
 }
 
 #[test]

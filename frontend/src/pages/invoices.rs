@@ -157,7 +157,7 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
         </Show>
         {move || editing.get().map(|invoice| view! {
             <InvoiceFormModal customer_id=customer_id existing=Some(invoice)
-                on_close=Callback::new(move |()| editing.set(None))
+                on_close=Callback::new(move |()| { editing.set(None); refresh(); })
                 on_saved=Callback::new(move |()| { editing.set(None); refresh(); })/>
         })}
         {move || previewing.get().map(|invoice| view! {
@@ -271,7 +271,17 @@ fn InvoiceFormModal(
                         let path = format!("/invoices/{id}/receipt");
                         match show_errors(upload("PUT", path, receipt).await) {
                             Some(replaced) => invoice = replaced,
-                            None => return,
+                            None => {
+                                // Saved in two steps: say which one took effect.
+                                if alert.with_untracked(Option::is_none) {
+                                    alert.set(Some(
+                                        "The other changes are saved; the receipt was not \
+                                         replaced."
+                                            .into(),
+                                    ));
+                                }
+                                return;
+                            }
                         }
                     }
                     toasts.success(format!(
