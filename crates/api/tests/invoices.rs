@@ -691,6 +691,125 @@ async fn replacing_a_receipt_stores_the_new_pdf_and_removes_the_old_one() {
     );
 }
 
+#[actix_web::test]
+async fn fields_and_a_new_receipt_are_saved_together_or_not_at_all() {
+    let s = setup(&[]).await;
+    let created = s
+        .add_invoice(
+            &[
+                ("amount", "5"),
+                ("currency", "EUR"),
+                ("number", "A-1"),
+                ("notes", "First."),
+            ],
+            Some(("first.png", &fixture("rgb.png"))),
+        )
+        .await;
+    let uri = format!("/api/v1/invoices/{}", created.json["id"]);
+    let edit = |fields: &[(&str, &str)], file: Option<(&str, &[u8])>| {
+        bearer(TestRequest::patch().uri(&uri), &s.token)
+            .insert_header((
+                "Content-Type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            ))
+            .set_payload(multipart(fields, file))
+    };
+    let read = || async { send(&s.app, bearer(TestRequest::get().uri(&uri), &s.token)).await };
+    let first_files = stored_files(&s.receipts);
+    let activity = || {
+        crm_db::schema::audit_events::table
+            .filter(crm_db::schema::audit_events::action.like("invoice.%"))
+            .count()
+            .get_result::<i64>(&mut s.db.connection())
+            .unwrap()
+    };
+    let events_before = activity();
+
+    // A refused file: the fields, though fine, are not saved either, and no file is left.
+    let refused = send(
+        &s.app,
+        edit(
+            &[("amount", "99.9")],
+            Some(("x.gif", &fixture("image.gif"))),
+        ),
+    )
+    .await;
+    refused.assert_problem(422);
+    assert_eq!(
+        refused.field_errors("receipt"),
+        vec!["Only PDF, JPEG or PNG files are allowed."]
+    );
+    // A wrong field with a good file: every problem at once, the file never stored.
+    let refused = send(
+        &s.app,
+        edit(
+            &[("amount", "-1"), ("issued_on", "soon")],
+            Some(("second.jpg", &fixture("progressive.jpg"))),
+        ),
+    )
+    .await;
+    assert_eq!(
+        refused.field_errors("amount"),
+        vec!["Must not be negative."]
+    );
+    assert_eq!(refused.field_errors("issued_on").len(), 1);
+    assert!(refused.field_errors("receipt").is_empty());
+    let unchanged = read().await;
+    assert_eq!(
+        (
+            unchanged.json["amount"].as_str(),
+            &unchanged.json["receipt"]
+        ),
+        (Some("5.00"), &created.json["receipt"])
+    );
+    assert_eq!(stored_files(&s.receipts), first_files);
+    assert_eq!(activity(), events_before, "nothing recorded");
+
+    // Both at once. Blank currency and date keep the invoice's own; fields left out stay.
+    let saved = send(
+        &s.app,
+        edit(
+            &[("amount", "99.9"), ("currency", ""), ("issued_on", " ")],
+            Some(("second.jpg", &fixture("progressive.jpg"))),
+        ),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
+    assert_eq!(
+        (
+            saved.json["amount"].as_str(),
+            saved.json["currency"].as_str(),
+            saved.json["number"].as_str(),
+            saved.json["notes"].as_str(),
+            saved.json["issued_on"].as_str(),
+        ),
+        (
+            Some("99.90"),
+            Some("EUR"),
+            Some("A-1"),
+            Some("First."),
+            created.json["issued_on"].as_str(),
+        )
+    );
+    assert_eq!(saved.json["receipt"]["original_name"], "second.jpg");
+    let files = stored_files(&s.receipts);
+    assert_eq!(files.len(), 1);
+    assert_ne!(files, first_files, "the old PDF is gone");
+    assert_eq!(
+        activity(),
+        events_before + 2,
+        "a change and a replaced receipt"
+    );
+
+    // Without a file, a form edits the fields alone; an empty notes field clears the notes.
+    let saved = send(&s.app, edit(&[("notes", ""), ("number", " B-2 ")], None)).await;
+    assert_eq!(
+        (saved.json["notes"].as_str(), saved.json["number"].as_str()),
+        (Some(""), Some("B-2"))
+    );
+    assert_eq!(saved.json["receipt"]["original_name"], "second.jpg");
+}
+
 fn pending_removals(db: &crm_db::test_support::TestDatabase) -> Vec<String> {
     crm_db::stale_receipts::pending(&mut db.connection())
         .unwrap()

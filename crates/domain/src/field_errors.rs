@@ -29,6 +29,13 @@ impl FieldErrors {
         parsed.map_err(|e| self.add(field, e.to_string())).ok()
     }
 
+    /// Adds every message of `other`.
+    pub fn merge(&mut self, other: Self) {
+        for (field, messages) in other.0 {
+            self.0.entry(field).or_default().extend(messages);
+        }
+    }
+
     /// Whether no field has an error.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -89,6 +96,23 @@ mod tests {
             json,
             serde_json::json!({"email": ["Bad."], "name": ["Too long.", "Odd."]})
         );
+    }
+
+    #[test]
+    fn merge_keeps_both_sides_messages() {
+        let mut errors: FieldErrors = [("amount", "Bad."), ("notes", "Long.")]
+            .into_iter()
+            .collect();
+        errors.merge(
+            [("amount", "Worse."), ("receipt", "Not a PDF.")]
+                .into_iter()
+                .collect(),
+        );
+        assert_eq!(
+            errors.get("amount"),
+            Some(&["Bad.".to_owned(), "Worse.".to_owned()][..])
+        );
+        assert_eq!(errors.iter().count(), 3);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError};
-use crate::components::field::{FormAlert, TextField, focus_first_invalid, show_save_error};
+use crate::components::field::{FormAlert, TextField, passes_checks, show_save_error};
 use crate::components::modal::Modal;
 use crate::state::use_toasts;
 use crate::types::{Invoice, InvoicePage};
@@ -157,7 +157,7 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
         </Show>
         {move || editing.get().map(|invoice| view! {
             <InvoiceFormModal customer_id=customer_id existing=Some(invoice)
-                on_close=Callback::new(move |()| { editing.set(None); refresh(); })
+                on_close=Callback::new(move |()| editing.set(None))
                 on_saved=Callback::new(move |()| { editing.set(None); refresh(); })/>
         })}
         {move || previewing.get().map(|invoice| view! {
@@ -257,38 +257,17 @@ fn InvoiceFormModal(
                         on_saved.run(());
                     }
                 }
-                Submission::Edit {
-                    id,
-                    changes,
-                    receipt,
-                } => {
-                    let saved =
-                        api::patch::<_, Invoice>(&format!("/invoices/{id}"), &changes).await;
-                    let Some(mut invoice) = show_errors(saved) else {
-                        return;
-                    };
-                    if let Some(receipt) = receipt {
-                        let path = format!("/invoices/{id}/receipt");
-                        match show_errors(upload("PUT", path, receipt).await) {
-                            Some(replaced) => invoice = replaced,
-                            None => {
-                                // Saved in two steps: say which one took effect.
-                                if alert.with_untracked(Option::is_none) {
-                                    alert.set(Some(
-                                        "The other changes are saved; the receipt was not \
-                                         replaced."
-                                            .into(),
-                                    ));
-                                }
-                                return;
-                            }
-                        }
+                Submission::Edit { id, form } => {
+                    // Fields and the new receipt, if any, in one request: saved together or
+                    // not at all.
+                    let path = format!("/invoices/{id}");
+                    if let Some(invoice) = show_errors(upload("PATCH", path, form).await) {
+                        toasts.success(format!(
+                            "Invoice saved: {} {}.",
+                            invoice.amount, invoice.currency
+                        ));
+                        on_saved.run(());
                     }
-                    toasts.success(format!(
-                        "Invoice saved: {} {}.",
-                        invoice.amount, invoice.currency
-                    ));
-                    on_saved.run(());
                 }
             }
         }
@@ -311,42 +290,18 @@ fn InvoiceFormModal(
         if file.is_none() && editing_id.is_none() {
             found.add("receipt", REQUIRED);
         }
-        let ok = found.is_empty();
-        errors.set(found);
-        if !ok {
-            focus_first_invalid("invoice-form");
+        if !passes_checks(found, errors, "invoice-form") {
             return;
         }
-        let submission = match editing_id {
-            None => web_sys::FormData::new_with_form(&form)
+        // The whole form; a file input left empty sends no receipt, and a blank currency or
+        // date keeps the invoice's own.
+        let submission =
+            web_sys::FormData::new_with_form(&form)
                 .ok()
-                .map(Submission::Add),
-            Some(id) => {
-                // Only what was filled in; an empty currency or date keeps the invoice's own.
-                let mut changes = serde_json::json!({
-                    "amount": amount.get_untracked().trim(),
-                    "number": number.get_untracked().trim(),
-                    "notes": notes.get_untracked(),
+                .map(|form| match editing_id {
+                    None => Submission::Add(form),
+                    Some(id) => Submission::Edit { id, form },
                 });
-                for (field, value) in [("currency", currency), ("issued_on", issued_on)] {
-                    let value = value.get_untracked().trim().to_owned();
-                    if !value.is_empty() {
-                        changes[field] = value.into();
-                    }
-                }
-                let receipt = file.and_then(|file| {
-                    let data = web_sys::FormData::new().ok()?;
-                    data.append_with_blob_and_filename("receipt", &file, &file.name())
-                        .ok()?;
-                    Some(data)
-                });
-                Some(Submission::Edit {
-                    id,
-                    changes,
-                    receipt,
-                })
-            }
-        };
         if let Some(submission) = submission {
             send.dispatch(SendWrapper::new(submission));
         }
@@ -412,12 +367,8 @@ fn InvoiceFormModal(
 enum Submission {
     /// A new invoice: the whole form, receipt included.
     Add(web_sys::FormData),
-    /// Changed fields (JSON), then the new receipt if one was chosen.
-    Edit {
-        id: i64,
-        changes: serde_json::Value,
-        receipt: Option<web_sys::FormData>,
-    },
+    /// The form's fields, and the new receipt if one was chosen.
+    Edit { id: i64, form: web_sys::FormData },
 }
 
 /// The file chosen in the form's receipt input, if any.

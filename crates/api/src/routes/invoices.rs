@@ -375,12 +375,18 @@ struct Form {
 }
 
 impl Form {
-    /// A text field, trimmed; `None` when absent or blank.
-    fn text(&self, name: &str) -> Option<&str> {
+    /// A text field as sent; `None` when absent.
+    fn raw(&self, name: &str) -> Option<&str> {
         self.texts
             .iter()
             .find(|(field, _)| field == name)
-            .map(|(_, value)| value.trim())
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// A text field, trimmed; `None` when absent or blank.
+    fn text(&self, name: &str) -> Option<&str> {
+        self.raw(name)
+            .map(str::trim)
             .filter(|value| !value.is_empty())
     }
 }
@@ -707,17 +713,27 @@ pub struct UpdateInvoiceRequest {
     pub notes: Option<String>,
 }
 
-/// Changes an invoice's fields (not its receipt: `PUT …/receipt` replaces that).
+/// Changes an invoice's fields, and with `multipart/form-data` its receipt too, in one step:
+/// when anything is wrong, nothing changes.
 #[utoipa::path(
     tag = "invoices",
     params(("id" = i64, Path, description = "Invoice id")),
-    request_body = UpdateInvoiceRequest,
+    request_body(
+        description = "JSON for the fields alone; `multipart/form-data` to send a new receipt \
+                       with them (in a form, blank `currency` and `issued_on` keep the invoice's own).",
+        content(
+            (UpdateInvoiceRequest = "application/json"),
+            (InvoiceEdit = "multipart/form-data"),
+        )
+    ),
     responses(
         (status = 200, body = InvoiceResponse),
         (status = 400, response = Malformed),
         (status = 401, response = NotSignedIn),
         (status = 403, response = CsrfRejected),
         (status = 404, response = NotFound),
+        (status = 413, response = UploadTooLarge),
+        (status = 415, description = "Neither JSON nor `multipart/form-data`", body = Problem, content_type = "application/problem+json"),
         (status = 422, response = InvalidInput),
         (status = 503, response = Unavailable),
     ),
@@ -732,25 +748,181 @@ pub async fn update(
 ) -> Result<web::Json<InvoiceResponse>, ApiError> {
     let id = InvoiceId::new(id.into_inner());
     let invoice = state
-        .db(move |conn| {
-            conn.transaction(|conn| {
-                let before = rows::find_for_update(conn, id)?;
-                let changes = parse_changes(&body, &before)?;
-                let after = rows::update(conn, id, &changes)?;
-                if changes != InvoiceChanges::default() {
-                    let event = NewAuditEvent::for_customer(
-                        user.id,
-                        CustomerId::new(after.customer_id),
-                        "invoice.updated",
-                        serde_json::json!({"invoice_id": after.id, "number": after.number}),
-                    );
-                    audit::record(conn, &event)?;
-                }
-                Ok(after)
-            })
-        })
+        .db(move |conn| Ok(save_edit(conn, &user, id, &body, None)?.1))
         .await?;
     Ok(web::Json(InvoiceResponse::try_from(invoice)?))
+}
+
+fn is_multipart(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+    ctx.header::<header::ContentType>()
+        .is_some_and(|ct| ct.0.essence_str() == "multipart/form-data")
+}
+
+/// `PATCH /invoices/{id}` as `multipart/form-data`: fields and, optionally, a new receipt
+/// (described in the OpenAPI spec under [`update`]).
+#[patch("/invoices/{id}", guard = "is_multipart")]
+pub async fn update_with_receipt(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    payload: web::Payload,
+) -> Result<web::Json<InvoiceResponse>, ApiError> {
+    let id = InvoiceId::new(id.into_inner());
+    edit_from_form(&req, &state, user, id, payload, FormEdit::FieldsAndReceipt).await
+}
+
+/// What a multipart edit may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FormEdit {
+    /// Fields (those sent change) and, optionally, a new receipt.
+    FieldsAndReceipt,
+    /// A new receipt and nothing else.
+    ReceiptOnly,
+}
+
+/// Reads a multipart edit, checks every field and the file (all problems at once), stores the
+/// new receipt if any and saves it all in one transaction.
+async fn edit_from_form(
+    req: &HttpRequest,
+    state: &AppState,
+    user: CurrentUser,
+    id: InvoiceId,
+    payload: web::Payload,
+    kind: FormEdit,
+) -> Result<web::Json<InvoiceResponse>, ApiError> {
+    let current = state.db(move |conn| Ok(rows::find(conn, id)?)).await?;
+    let mut form = read_form(req, payload, state.config.max_upload_bytes).await?;
+    let mut errors = std::mem::take(&mut form.errors);
+    let body = match kind {
+        FormEdit::FieldsAndReceipt => UpdateInvoiceRequest {
+            number: form.raw("number").map(str::to_owned),
+            amount: form.raw("amount").map(str::to_owned),
+            currency: form.text("currency").map(str::to_owned),
+            issued_on: form.text("issued_on").map(str::to_owned),
+            notes: form.raw("notes").map(str::to_owned),
+        },
+        FormEdit::ReceiptOnly => {
+            for (name, _) in &form.texts {
+                errors.add(
+                    name.clone(),
+                    "Unknown field: only the receipt can be replaced here.",
+                );
+            }
+            UpdateInvoiceRequest::default()
+        }
+    };
+    // Checked against the invoice as it is now, so that every problem is reported at once;
+    // checked again, under a lock, when saving.
+    if let Err(found) = parse_changes(&body, &current) {
+        errors.merge(found);
+    }
+    let converted = match form.receipt.take() {
+        Some((name, bytes)) => errors
+            .check("receipt", convert(state, bytes).await?)
+            .map(|c| (name, c)),
+        None if kind == FormEdit::ReceiptOnly => {
+            errors.add("receipt", REQUIRED);
+            None
+        }
+        None => None,
+    };
+    errors.into_result(|| ())?;
+    match converted {
+        Some((name, (pdf, source, pages))) => {
+            let stored = store_receipt(state, name, pdf, source, pages).await?;
+            save_with_receipt(state, user, id, body, stored).await
+        }
+        None => {
+            let (_, invoice) = state
+                .db(move |conn| save_edit(conn, &user, id, &body, None))
+                .await?;
+            Ok(web::Json(InvoiceResponse::try_from(invoice)?))
+        }
+    }
+}
+
+/// One edit in one transaction: the field changes in `body` and, when given, a stored new
+/// receipt (claimed; the old one released), each recorded in the activity. Returns the old
+/// receipt's key when it was replaced, and the invoice as it is now.
+fn save_edit(
+    conn: &mut diesel::PgConnection,
+    user: &CurrentUser,
+    id: InvoiceId,
+    body: &UpdateInvoiceRequest,
+    new_receipt: Option<&StoredReceipt>,
+) -> Result<(Option<String>, Invoice), ApiError> {
+    conn.transaction(|conn| {
+        let before = rows::find_for_update(conn, id)?;
+        let changes = parse_changes(body, &before)?;
+        let mut after = rows::update(conn, id, &changes)?;
+        let customer = CustomerId::new(after.customer_id);
+        if changes != InvoiceChanges::default() {
+            let event = NewAuditEvent::for_customer(
+                user.id,
+                customer,
+                "invoice.updated",
+                serde_json::json!({"invoice_id": after.id, "number": after.number}),
+            );
+            audit::record(conn, &event)?;
+        }
+        let Some(stored) = new_receipt else {
+            return Ok((None, after));
+        };
+        after = rows::replace_receipt(conn, id, &stored.columns())?;
+        claim(conn, stored)?;
+        release(conn, &before.receipt_key)?;
+        let event = NewAuditEvent::for_customer(
+            user.id,
+            customer,
+            "invoice.receipt_replaced",
+            serde_json::json!({"invoice_id": after.id, "original_name": after.receipt_original_name}),
+        );
+        audit::record(conn, &event)?;
+        Ok((Some(before.receipt_key), after))
+    })
+}
+
+/// Saves an edit with a stored new receipt; afterwards the file no longer in use (the old one,
+/// or the new one when saving failed) is removed.
+async fn save_with_receipt(
+    state: &AppState,
+    user: CurrentUser,
+    id: InvoiceId,
+    body: UpdateInvoiceRequest,
+    stored: StoredReceipt,
+) -> Result<web::Json<InvoiceResponse>, ApiError> {
+    let new_key = stored.key.clone();
+    let saved = state
+        .db(move |conn| save_edit(conn, &user, id, &body, Some(&stored)))
+        .await;
+    match saved {
+        Ok((old_key, invoice)) => {
+            if let Some(old_key) = old_key {
+                cleanup::remove_now(state, &old_key).await;
+            }
+            Ok(web::Json(InvoiceResponse::try_from(invoice)?))
+        }
+        Err(error) => {
+            cleanup::remove_now(state, &new_key).await;
+            Err(error)
+        }
+    }
+}
+
+/// The multipart form that edits an invoice (for the OpenAPI description): the fields sent
+/// change, those left out stay; a `receipt` replaces the old one.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct InvoiceEdit {
+    amount: Option<String>,
+    currency: Option<String>,
+    number: Option<String>,
+    issued_on: Option<String>,
+    notes: Option<String>,
+    /// PDF, JPEG or PNG; images become PDFs.
+    #[schema(value_type = Option<String>, format = Binary)]
+    receipt: Option<Vec<u8>>,
 }
 
 /// An issue date: `YYYY-MM-DD` from 1900 to 2999 (a year outside is a typo, and PostgreSQL's
@@ -766,7 +938,7 @@ fn parse_issued_on(text: &str) -> Result<NaiveDate, &'static str> {
 fn parse_changes(
     body: &UpdateInvoiceRequest,
     current: &Invoice,
-) -> Result<InvoiceChanges, ApiError> {
+) -> Result<InvoiceChanges, FieldErrors> {
     let mut errors = FieldErrors::new();
     let mut changes = InvoiceChanges::default();
     let currency = match body.currency.as_deref() {
@@ -815,7 +987,7 @@ fn parse_changes(
     if changes.notes.as_deref() == Some(current.notes.as_str()) {
         changes.notes = None;
     }
-    errors.into_result(|| changes).map_err(ApiError::from)
+    errors.into_result(|| changes)
 }
 
 /// Replaces an invoice's receipt (`multipart/form-data` with the file in `receipt`); the old
@@ -846,58 +1018,7 @@ pub async fn replace_receipt(
     payload: web::Payload,
 ) -> Result<web::Json<InvoiceResponse>, ApiError> {
     let id = InvoiceId::new(id.into_inner());
-    state.db(move |conn| Ok(rows::find(conn, id)?)).await?;
-    let mut form = read_form(&req, payload, state.config.max_upload_bytes).await?;
-    let mut errors = std::mem::take(&mut form.errors);
-    for (name, _) in &form.texts {
-        errors.add(
-            name.clone(),
-            "Unknown field: only the receipt can be replaced here.",
-        );
-    }
-    let converted = match form.receipt.take() {
-        Some((name, bytes)) => errors
-            .check("receipt", convert(&state, bytes).await?)
-            .map(|c| (name, c)),
-        None => {
-            errors.add("receipt", REQUIRED);
-            None
-        }
-    };
-    let (Some((name, (pdf, source, pages))), true) = (converted, errors.is_empty()) else {
-        return Err(errors.into());
-    };
-    let stored = store_receipt(&state, name, pdf, source, pages).await?;
-    let new_key = stored.key.clone();
-    let replaced = state
-        .db(move |conn| {
-            conn.transaction(|conn| {
-                let before = rows::find_for_update(conn, id)?;
-                let after = rows::replace_receipt(conn, id, &stored.columns())?;
-                claim(conn, &stored)?;
-                release(conn, &before.receipt_key)?;
-                let event = NewAuditEvent::for_customer(
-                    user.id,
-                    CustomerId::new(after.customer_id),
-                    "invoice.receipt_replaced",
-                    serde_json::json!({"invoice_id": after.id, "original_name": after.receipt_original_name}),
-                );
-                audit::record(conn, &event)?;
-                Ok::<_, diesel::result::Error>((before.receipt_key, after))
-            })
-            .map_err(ApiError::from)
-        })
-        .await;
-    match replaced {
-        Ok((old_key, invoice)) => {
-            cleanup::remove_now(&state, &old_key).await;
-            Ok(web::Json(InvoiceResponse::try_from(invoice)?))
-        }
-        Err(error) => {
-            cleanup::remove_now(&state, &new_key).await;
-            Err(error)
-        }
-    }
+    edit_from_form(&req, &state, user, id, payload, FormEdit::ReceiptOnly).await
 }
 
 /// The multipart form that replaces a receipt (for the OpenAPI description).

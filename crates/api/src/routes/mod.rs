@@ -46,6 +46,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(invoices::list)
                 .service(invoices::get)
                 .service(invoices::receipt)
+                // Before `update`, which takes JSON: this one answers multipart PATCHes.
+                .service(invoices::update_with_receipt)
                 .service(invoices::update)
                 .service(invoices::replace_receipt)
                 .service(invoices::remove),
