@@ -451,6 +451,19 @@ test("an admin adds a colleague, disables and enables them; staff don't see the 
     const ada = page.locator("#staff li", { hasText: ADMIN.name });
     await ada.getByRole("button", { name: "Make staff" }).click();
     await toast(page, "At least one enabled admin must remain").waitFor();
+    // Every change to Grace's account is in its history, newest first, said in words.
+    await grace.getByRole("button", { name: "History" }).click();
+    const history = page.getByRole("dialog", { name: "History of Grace Hopper" });
+    const said = history.locator("#activity li > div");
+    await said.first().waitFor();
+    assert.deepEqual(await said.allTextContents(), [
+      "Ada Lovelace enabled it",
+      "Ada Lovelace disabled it",
+      "Ada Lovelace created the account (staff)",
+    ]);
+    await page.screenshot({ path: `${artifacts}/account-history.png` });
+    await page.keyboard.press("Escape");
+    await history.waitFor({ state: "detached" });
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn(page, s.server.url, { email: "grace@example.com", password: "a long passphrase" });

@@ -132,7 +132,12 @@ fn create_user(config: &Config, email: &str, name: &str, role: &str) -> anyhow::
         password_hash: &hash,
         role: role.as_str(),
     };
-    match crm_db::users::insert(&mut conn, &new) {
+    let inserted = conn.transaction(|conn| {
+        let user = crm_db::users::insert(conn, &new)?;
+        crm_db::audit::record(conn, &crm_api::routes::users::created_event(None, &user))?;
+        Ok::<_, diesel::result::Error>(user)
+    });
+    match inserted {
         Ok(user) => {
             eprintln!(
                 "created {} user {} (id {})",

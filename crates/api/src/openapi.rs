@@ -57,6 +57,7 @@ pub struct ApiDoc;
     users::list,
     users::create,
     users::update,
+    users::activity,
     customers::list,
     customers::create,
     customers::get,

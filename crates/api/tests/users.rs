@@ -175,6 +175,16 @@ async fn the_last_enabled_admin_cannot_be_demoted_or_disabled() {
     }
     let still = send(&app, admin.apply(TestRequest::get().uri("/api/v1/auth/me"))).await;
     assert_eq!(still.json["role"], "admin");
+    let trail = send(
+        &app,
+        admin.apply(TestRequest::get().uri(&format!("{uri}/activity"))),
+    )
+    .await;
+    assert_eq!(
+        trail.json["total"], 1,
+        "refused changes leave no trace: {}",
+        trail.text
+    );
 
     // With a second admin, the first may step down.
     let second = add_grace(&app, &admin, "admin").await;
@@ -239,4 +249,129 @@ async fn anyone_changes_their_own_password_and_their_other_sessions_end() {
     )
     .await;
     assert_eq!(again.status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn account_changes_are_recorded_and_shown_to_admins_and_the_owner() {
+    let (_db, state) = fresh(&[]);
+    let app = init_service(crm_api::app(state)).await;
+    let admin = setup_admin(&app).await;
+    let me = send(&app, admin.apply(TestRequest::get().uri("/api/v1/auth/me"))).await;
+    let admin_id = me.json["id"].as_i64().unwrap();
+    let grace_id = add_grace(&app, &admin, "staff").await.json["id"]
+        .as_i64()
+        .unwrap();
+    let actions = |answer: &Answer| -> Vec<String> {
+        answer.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let trail_of = |session: &Session, id: i64| {
+        session.apply(TestRequest::get().uri(&format!("/api/v1/users/{id}/activity")))
+    };
+
+    // The first admin made herself at setup.
+    let own = send(&app, trail_of(&admin, admin_id)).await;
+    assert_eq!(actions(&own), vec!["user.created"]);
+    assert_eq!(own.json["items"][0]["actor"]["id"], admin_id);
+
+    // An admin's changes, one event per request, only what really changed, never a password.
+    let uri = format!("/api/v1/users/{grace_id}");
+    let patch =
+        |body: serde_json::Value| admin.apply(TestRequest::patch().uri(&uri).set_json(body));
+    let changed = send(
+        &app,
+        patch(json!({"name": "Grace B. Hopper", "role": "admin", "password": "a new long passphrase"})),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    send(&app, patch(json!({"name": "Grace B. Hopper"}))).await;
+    send(&app, patch(json!({"disabled": true}))).await;
+    send(&app, patch(json!({"disabled": false, "role": "staff"}))).await;
+    let trail = send(&app, trail_of(&admin, grace_id)).await;
+    assert_eq!(trail.status, StatusCode::OK, "{}", trail.text);
+    assert_eq!(
+        actions(&trail),
+        vec![
+            "user.updated",
+            "user.updated",
+            "user.updated",
+            "user.created"
+        ],
+        "newest first; the request that changed nothing left nothing"
+    );
+    assert_eq!(
+        trail.json["items"][2]["changes"],
+        json!({
+            "name": {"from": "Grace Hopper", "to": "Grace B. Hopper"},
+            "role": {"from": "staff", "to": "admin"},
+            "password": "reset"
+        })
+    );
+    assert_eq!(
+        trail.json["items"][1]["changes"],
+        json!({"disabled": {"from": false, "to": true}})
+    );
+    assert_eq!(trail.json["items"][0]["actor"]["name"], "Ada Lovelace");
+    assert!(!trail.text.contains("a new long passphrase"));
+
+    // Grace's own doings land in her trail; she may read it, not the admin's.
+    let grace = session_of(&send(&app, login("grace@example.com", "a new long passphrase")).await);
+    let token = send(
+        &app,
+        grace.apply(
+            TestRequest::post()
+                .uri("/api/v1/tokens")
+                .set_json(json!({"name": "backup script"})),
+        ),
+    )
+    .await;
+    let token_id = token.json["id"].as_i64().unwrap();
+    send(
+        &app,
+        grace.apply(TestRequest::delete().uri(&format!("/api/v1/tokens/{token_id}"))),
+    )
+    .await;
+    send(
+        &app,
+        grace.apply(TestRequest::post().uri("/api/v1/auth/password").set_json(
+            json!({"current_password": "a new long passphrase", "new_password": "her very own passphrase"}),
+        )),
+    )
+    .await;
+    let own = send(&app, trail_of(&grace, grace_id)).await;
+    assert_eq!(
+        actions(&own)[..3],
+        ["user.password_changed", "token.revoked", "token.created"]
+    );
+    assert_eq!(own.json["items"][2]["changes"]["name"], "backup script");
+    assert_eq!(own.json["total"], 7);
+    send(&app, trail_of(&grace, admin_id))
+        .await
+        .assert_problem(403);
+    send(&app, trail_of(&admin, 9999)).await.assert_problem(404);
+
+    // In pages, like every list.
+    let first = send(
+        &app,
+        admin.apply(TestRequest::get().uri(&format!("/api/v1/users/{grace_id}/activity?limit=4"))),
+    )
+    .await;
+    assert_eq!(actions(&first).len(), 4);
+    let cursor = first.json["next_cursor"].as_str().unwrap();
+    let rest = send(
+        &app,
+        admin.apply(TestRequest::get().uri(&format!(
+            "/api/v1/users/{grace_id}/activity?limit=4&cursor={cursor}"
+        ))),
+    )
+    .await;
+    assert_eq!(
+        actions(&rest),
+        vec!["user.updated", "user.updated", "user.created"]
+    );
+    assert_eq!(rest.json["next_cursor"], serde_json::Value::Null);
 }

@@ -49,6 +49,33 @@ impl<'a> NewAuditEvent<'a> {
             changes,
         }
     }
+
+    /// An event about a user account (or its API tokens), done by `actor` (`None` from the
+    /// command line).
+    pub fn for_user(
+        actor: Option<UserId>,
+        user: UserId,
+        action: &'a str,
+        changes: serde_json::Value,
+    ) -> Self {
+        Self {
+            actor_user_id: actor.map(UserId::get),
+            action,
+            entity_type: "user",
+            entity_id: user.get(),
+            customer_id: None,
+            changes,
+        }
+    }
+}
+
+/// Whose trail to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trail {
+    /// A customer's: the customer's own events and those of their invoices.
+    Customer(CustomerId),
+    /// A user account's: the account and its API tokens.
+    User(UserId),
 }
 
 /// Records an event (call it in the same transaction as the change).
@@ -62,30 +89,39 @@ pub fn record(conn: &mut PgConnection, event: &NewAuditEvent<'_>) -> QueryResult
 /// An event with the name of the user who did it (if that user still exists).
 pub type EventWithActor = (AuditEvent, Option<String>);
 
-/// A customer's events, newest first, those older than `before_id` when given.
-pub fn list_for_customer(
+/// The events of `trail`, newest first, those older than `before_id` when given.
+pub fn list(
     conn: &mut PgConnection,
-    customer: CustomerId,
+    trail: Trail,
     before_id: Option<i64>,
     limit: i64,
 ) -> QueryResult<Vec<EventWithActor>> {
     let mut query = audit_events::table
         .left_join(users::table)
-        .filter(audit_events::customer_id.eq(customer.get()))
         .order(audit_events::id.desc())
         .select((AuditEvent::as_select(), users::name.nullable()))
         .limit(limit)
         .into_boxed();
+    query = match trail {
+        Trail::Customer(customer) => query.filter(audit_events::customer_id.eq(customer.get())),
+        Trail::User(user) => query
+            .filter(audit_events::entity_type.eq("user"))
+            .filter(audit_events::entity_id.eq(user.get())),
+    };
     if let Some(before) = before_id {
         query = query.filter(audit_events::id.lt(before));
     }
     query.load(conn)
 }
 
-/// How many events a customer has.
-pub fn count_for_customer(conn: &mut PgConnection, customer: CustomerId) -> QueryResult<i64> {
-    audit_events::table
-        .filter(audit_events::customer_id.eq(customer.get()))
-        .count()
-        .get_result(conn)
+/// How many events `trail` has.
+pub fn count(conn: &mut PgConnection, trail: Trail) -> QueryResult<i64> {
+    let query = audit_events::table.count().into_boxed();
+    match trail {
+        Trail::Customer(customer) => query.filter(audit_events::customer_id.eq(customer.get())),
+        Trail::User(user) => query
+            .filter(audit_events::entity_type.eq("user"))
+            .filter(audit_events::entity_id.eq(user.get())),
+    }
+    .get_result(conn)
 }

@@ -5,6 +5,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api;
+use crate::components::activity::ActivityList;
 use crate::pages::customer_form::CustomerFormModal;
 use crate::pages::invoices::InvoicesSection;
 use crate::pages::local_time;
@@ -171,58 +172,5 @@ fn CustomerCard(customer: Customer, reload: RwSignal<u32>) -> impl IntoView {
             <CustomerFormModal existing=Some(stored.get_value())
                 on_close=Callback::new(move |()| editing.set(false)) on_saved=on_saved/>
         </Show>
-    }
-}
-
-#[component]
-fn ActivityList(page: ActivityPage) -> impl IntoView {
-    if page.items.is_empty() {
-        return view! { <p class="text-muted">"Nothing yet."</p> }.into_any();
-    }
-    view! {
-        <ul class="list-group" id="activity">
-            {page.items.into_iter().map(|event| {
-                let who = event.actor.map(|a| a.name).unwrap_or_else(|| "Someone".to_owned());
-                let what = describe(&event.action, &event.changes);
-                view! {
-                    <li class="list-group-item">
-                        <div>{format!("{who} {what}")}</div>
-                        <small class="text-muted">{local_time(&event.created_at)}</small>
-                    </li>
-                }
-            }).collect_view()}
-        </ul>
-    }
-    .into_any()
-}
-
-/// "changed phone, email" and the like.
-fn describe(action: &str, changes: &serde_json::Value) -> String {
-    match action {
-        "customer.created" => "added the customer".to_owned(),
-        "customer.archived" => "archived the customer".to_owned(),
-        "customer.restored" => "restored the customer".to_owned(),
-        "invoice.created" | "invoice.updated" | "invoice.deleted" | "invoice.receipt_replaced" => {
-            let number = changes
-                .get("number")
-                .and_then(|n| n.as_str())
-                .filter(|n| !n.is_empty());
-            let which = number.map_or_else(|| "an invoice".to_owned(), |n| format!("invoice {n}"));
-            let verb = match action {
-                "invoice.created" => "added",
-                "invoice.updated" => "changed",
-                "invoice.deleted" => "deleted",
-                _ => "replaced the receipt of",
-            };
-            format!("{verb} {which}")
-        }
-        "customer.updated" => {
-            let fields: Vec<String> = changes
-                .as_object()
-                .map(|map| map.keys().map(|k| k.replace('_', " ")).collect())
-                .unwrap_or_default();
-            format!("changed {}", fields.join(", "))
-        }
-        other => other.to_owned(),
     }
 }

@@ -1,14 +1,19 @@
-//! Staff accounts, for admins: list, add, make admin or staff, disable and enable.
+//! Staff accounts, for admins: list, add, make admin or staff, disable and enable, and each
+//! account's history.
 
 use crm_domain::{EmailAddress, FieldErrors, Password, UserName};
 use leptos::prelude::*;
 use serde_json::json;
 
 use crate::api;
+use crate::components::activity::ActivityList;
 use crate::components::field::{FormAlert, TextField, passes_checks, show_save_error};
 use crate::components::modal::Modal;
 use crate::state::use_toasts;
-use crate::types::{StaffAccount, StaffPage};
+use crate::types::{ActivityPage, StaffAccount, StaffPage};
+
+/// Events shown in an account's history.
+const HISTORY_EVENTS: u32 = 50;
 
 /// The staff section of the settings page (shown to admins).
 #[component]
@@ -16,6 +21,7 @@ pub fn StaffSection() -> impl IntoView {
     let toasts = use_toasts();
     let reload = RwSignal::new(0u32);
     let adding = RwSignal::new(false);
+    let history = RwSignal::new(None::<StaffAccount>);
     let accounts = LocalResource::new(move || {
         reload.track();
         api::get::<StaffPage>("/users?limit=100")
@@ -51,7 +57,8 @@ pub fn StaffSection() -> impl IntoView {
                             {page.items.into_iter().map(|account| {
                                 let disabled = account.disabled_at.is_some();
                                 let admin = account.role == "admin";
-                                let (for_role, for_status) = (account.clone(), account.clone());
+                                let (for_role, for_status, for_history) =
+                                    (account.clone(), account.clone(), account.clone());
                                 view! {
                                     <li class="list-group-item d-flex flex-wrap align-items-center gap-2">
                                         <div class="me-auto">
@@ -60,6 +67,8 @@ pub fn StaffSection() -> impl IntoView {
                                             {disabled.then(|| view! { <span class="badge text-bg-secondary ms-1">"Disabled"</span> })}
                                             <div class="small text-muted">{account.email.clone()}</div>
                                         </div>
+                                        <button type="button" class="btn btn-sm btn-outline-secondary"
+                                            on:click=move |_| history.set(Some(for_history.clone()))>"History"</button>
                                         <button type="button" class="btn btn-sm btn-outline-secondary"
                                             on:click=move |_| {
                                                 let (role, done) = if admin { ("staff", "is staff now") } else { ("admin", "is an admin now") };
@@ -79,10 +88,40 @@ pub fn StaffSection() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        {move || history.get().map(|account| view! {
+            <HistoryModal account=account on_close=Callback::new(move |()| history.set(None))/>
+        })}
         <Show when=move || adding.get()>
             <AddPersonModal on_close=Callback::new(move |()| adding.set(false))
                 on_saved=Callback::new(move |()| { adding.set(false); reload.update(|n| *n += 1); })/>
         </Show>
+    }
+}
+
+/// An account's history: created, changed, disabled, passwords and API tokens, newest first.
+#[component]
+fn HistoryModal(account: StaffAccount, on_close: Callback<()>) -> impl IntoView {
+    let path = format!("/users/{}/activity?limit={HISTORY_EVENTS}", account.id);
+    let trail = LocalResource::new(move || {
+        let path = path.clone();
+        async move { api::get::<ActivityPage>(&path).await }
+    });
+    view! {
+        <Modal title=format!("History of {}", account.name) on_close=on_close>
+            <Transition fallback=|| view! { <p class="text-muted" role="status">"Loading…"</p> }>
+                {move || trail.get().map(|result| match result {
+                    Ok(page) => {
+                        let more = (page.total > i64::from(HISTORY_EVENTS))
+                            .then(|| format!("The latest {HISTORY_EVENTS} of {} events.", page.total));
+                        view! {
+                            <ActivityList page=page/>
+                            {more.map(|text| view! { <p class="small text-muted mt-2 mb-0">{text}</p> })}
+                        }.into_any()
+                    }
+                    Err(error) => view! { <p class="text-muted">{error.message()}</p> }.into_any(),
+                })}
+            </Transition>
+        </Modal>
     }
 }
 

@@ -2,10 +2,12 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
+use crm_db::audit::NewAuditEvent;
 use crm_db::users::User;
 use crm_domain::{FieldErrors, REQUIRED, Role};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::{AuthMethod, CurrentUser, cookies, password, secrets};
@@ -308,6 +310,9 @@ pub async fn change_password(
             conn.transaction(|conn| {
                 crm_db::users::set_password_hash(conn, id, &hash)?;
                 crm_db::sessions::delete_others(conn, id, keep.as_deref())?;
+                let event =
+                    NewAuditEvent::for_user(Some(id), id, "user.password_changed", json!({}));
+                crm_db::audit::record(conn, &event)?;
                 Ok::<_, diesel::result::Error>(())
             })
             .map_err(ApiError::from)

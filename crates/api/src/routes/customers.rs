@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use crm_db::audit::{self, NewAuditEvent};
+use crm_db::audit::{self, NewAuditEvent, Trail};
 use crm_db::customers::{
     self as rows, ArchivedFilter, Customer, CustomerChanges, CustomerQuery, ListPosition,
 };
@@ -21,6 +21,7 @@ use crate::error::responses::{
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, double_option};
 use crate::pagination::{PageParams, parse_cursor, parse_limit, split_page};
+use crate::routes::activity::{self as trail, ActivityPage};
 use crate::state::AppState;
 
 /// A customer.
@@ -157,44 +158,9 @@ pub struct CustomerPage {
     pub total: i64,
 }
 
-/// Who did something.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Actor {
-    pub id: i64,
-    pub name: String,
-}
-
-/// One change to a customer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ActivityEvent {
-    pub id: i64,
-    /// `customer.created`, `customer.updated`, `customer.archived` or `customer.restored`.
-    #[schema(example = "customer.updated")]
-    pub action: String,
-    /// The user who did it; `null` once that user is deleted.
-    pub actor: Option<Actor>,
-    /// For updates, each changed field's value before and after.
-    #[schema(value_type = Object, example = json!({"phone": {"from": null, "to": "+14155552671"}}))]
-    pub changes: serde_json::Value,
-    pub created_at: DateTime<Utc>,
-}
-
-/// A page of a customer's activity, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ActivityPage {
-    pub items: Vec<ActivityEvent>,
-    pub next_cursor: Option<String>,
-    pub total: i64,
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 struct CustomerCursor {
     n: String,
-    i: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct ActivityCursor {
     i: i64,
 }
 
@@ -501,37 +467,10 @@ pub async fn activity(
     params: web::Query<PageParams>,
 ) -> Result<web::Json<ActivityPage>, ApiError> {
     let id = CustomerId::new(id.into_inner());
-    let mut errors = FieldErrors::new();
-    let limit = parse_limit(params.limit.as_deref(), &mut errors);
-    let cursor: Option<ActivityCursor> = parse_cursor(params.cursor.as_deref(), &mut errors);
-    errors.into_result(|| ())?;
-    let (events, total) = state
-        .db(move |conn| {
-            rows::find(conn, id)?;
-            let events = audit::list_for_customer(conn, id, cursor.map(|c| c.i), limit + 1)?;
-            Ok((events, audit::count_for_customer(conn, id)?))
-        })
-        .await?;
-    let (events, next_cursor) =
-        split_page(events, limit, |(event, _)| ActivityCursor { i: event.id });
-    let items = events
-        .into_iter()
-        .map(|(event, actor_name)| ActivityEvent {
-            id: event.id,
-            action: event.action,
-            actor: event
-                .actor_user_id
-                .zip(actor_name)
-                .map(|(id, name)| Actor { id, name }),
-            changes: event.changes,
-            created_at: event.created_at,
-        })
-        .collect();
-    Ok(web::Json(ActivityPage {
-        items,
-        next_cursor,
-        total,
-    }))
+    trail::page(&state, Trail::Customer(id), &params, move |conn| {
+        rows::find(conn, id).map(|_| ())
+    })
+    .await
 }
 
 async fn set_archived(

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource. Each handler: extract -> parse -> query -> respond.
 
+pub mod activity;
 pub mod auth;
 pub mod customers;
 pub mod docs;
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(users::list)
                 .service(users::create)
                 .service(users::update)
+                .service(users::activity)
                 .service(customers::list)
                 .service(customers::create)
                 .service(customers::get)

@@ -1,7 +1,9 @@
 //! First-run setup: create the first admin while no user exists.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use crm_db::audit;
 use crm_domain::{FieldErrors, Role};
+use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -9,7 +11,7 @@ use crate::error::responses::{InvalidInput, Malformed, Unavailable};
 use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
 use crate::routes::auth::{SignedIn, start_session};
-use crate::routes::users::NewAccount;
+use crate::routes::users::{NewAccount, created_event};
 use crate::state::AppState;
 
 /// Whether first-run setup is still needed.
@@ -70,7 +72,13 @@ pub async fn create_first_admin(
     let user = state
         .db(move |conn| {
             let new = account.row(Role::Admin);
-            Ok(crm_db::users::insert_first(conn, &new)?)
+            Ok(conn.transaction(|conn| {
+                let created = crm_db::users::insert_first(conn, &new)?;
+                if let Some(user) = &created {
+                    audit::record(conn, &created_event(Some(user.user_id()), user))?;
+                }
+                Ok::<_, diesel::result::Error>(created)
+            })?)
         })
         .await?
         .ok_or_else(|| {

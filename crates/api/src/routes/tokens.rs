@@ -3,7 +3,9 @@
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use crm_db::api_tokens::ApiToken;
+use crm_db::audit::{self, NewAuditEvent};
 use crm_domain::{ApiTokenId, FieldErrors, TokenName};
+use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -120,15 +122,22 @@ pub async fn create(
     let prefix: String = secret.chars().take(PREFIX_CHARS).collect();
     let token = state
         .db(move |conn| {
-            Ok(crm_db::api_tokens::insert(
-                conn,
-                &crm_db::api_tokens::NewApiToken {
-                    user_id: user.id.get(),
-                    name: name.as_str(),
-                    token_hash: &token_hash,
-                    prefix: &prefix,
-                },
-            )?)
+            Ok(conn.transaction(|conn| {
+                let token = crm_db::api_tokens::insert(
+                    conn,
+                    &crm_db::api_tokens::NewApiToken {
+                        user_id: user.id.get(),
+                        name: name.as_str(),
+                        token_hash: &token_hash,
+                        prefix: &prefix,
+                    },
+                )?;
+                let details = serde_json::json!({"token_id": token.id, "name": token.name});
+                let event =
+                    NewAuditEvent::for_user(Some(user.id), user.id, "token.created", details);
+                audit::record(conn, &event)?;
+                Ok::<_, diesel::result::Error>(token)
+            })?)
         })
         .await?;
     Ok(HttpResponse::Created().json(CreatedToken {
@@ -158,7 +167,18 @@ pub async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     let id = ApiTokenId::new(id.into_inner());
     let revoked = state
-        .db(move |conn| Ok(crm_db::api_tokens::revoke(conn, user.id, id, Utc::now())?))
+        .db(move |conn| {
+            Ok(conn.transaction(|conn| {
+                let revoked = crm_db::api_tokens::revoke(conn, user.id, id, Utc::now())?;
+                if revoked {
+                    let details = serde_json::json!({"token_id": id.get()});
+                    let event =
+                        NewAuditEvent::for_user(Some(user.id), user.id, "token.revoked", details);
+                    audit::record(conn, &event)?;
+                }
+                Ok::<_, diesel::result::Error>(revoked)
+            })?)
+        })
         .await?;
     if revoked {
         Ok(HttpResponse::NoContent().finish())

@@ -3,8 +3,10 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
+use crm_db::audit::{self, NewAuditEvent, Trail};
 use crm_db::users::{User, UserChanges};
 use crm_domain::{EmailAddress, FieldErrors, Password, Role, UserId, UserName};
+use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,6 +17,7 @@ use crate::error::responses::{
 use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
 use crate::pagination::{PageParams, parse_cursor, parse_limit, split_page};
+use crate::routes::activity::{self as trail, ActivityPage};
 use crate::state::AppState;
 
 /// A staff account as admins see it (never its password).
@@ -135,6 +138,49 @@ impl NewAccount {
     }
 }
 
+/// The activity event of a new account.
+pub fn created_event(actor: Option<UserId>, user: &User) -> NewAuditEvent<'static> {
+    NewAuditEvent::for_user(
+        actor,
+        user.user_id(),
+        "user.created",
+        serde_json::json!({"name": user.name, "email": user.email, "role": user.role}),
+    )
+}
+
+/// What an update changed: each field's value before and after, and whether the password was
+/// reset (never the password itself).
+fn account_diff(before: &User, after: &User, password_reset: bool) -> serde_json::Value {
+    let mut diff = serde_json::Map::new();
+    let mut compare = |field: &str, from: serde_json::Value, to: serde_json::Value| {
+        if from != to {
+            diff.insert(
+                field.to_owned(),
+                serde_json::json!({"from": from, "to": to}),
+            );
+        }
+    };
+    compare(
+        "name",
+        before.name.as_str().into(),
+        after.name.as_str().into(),
+    );
+    compare(
+        "role",
+        before.role.as_str().into(),
+        after.role.as_str().into(),
+    );
+    compare(
+        "disabled",
+        before.disabled_at.is_some().into(),
+        after.disabled_at.is_some().into(),
+    );
+    if password_reset {
+        diff.insert("password".to_owned(), "reset".into());
+    }
+    serde_json::Value::Object(diff)
+}
+
 fn admin_only(user: &CurrentUser) -> Result<(), ApiError> {
     if user.role == Role::Admin {
         Ok(())
@@ -223,17 +269,22 @@ pub async fn create(
     let mut errors = FieldErrors::new();
     let role = parse_role(&mut errors, body.role.as_deref()).unwrap_or(Role::Staff);
     let account = NewAccount::parse(&body.name, &body.email, &body.password, errors).await?;
+    let actor = user.id;
     let created = state
         .db(move |conn| {
             let new = account.row(role);
-            match crm_db::users::insert(conn, &new) {
-                Ok(user) => Ok(user),
-                Err(e) if crm_db::is_unique_violation(&e) => Err(ApiError::field(
-                    "email",
-                    "An account with this email exists already.",
-                )),
-                Err(e) => Err(e.into()),
-            }
+            conn.transaction(|conn| {
+                let created = crm_db::users::insert(conn, &new)?;
+                audit::record(conn, &created_event(Some(actor), &created))?;
+                Ok(created)
+            })
+            .map_err(|e| {
+                if crm_db::is_unique_violation(&e) {
+                    ApiError::field("email", "An account with this email exists already.")
+                } else {
+                    e.into()
+                }
+            })
         })
         .await?;
     tracing::info!(user_id = created.id, by = user.id.get(), "account created");
@@ -290,8 +341,22 @@ pub async fn update(
         password_hash,
         disabled_at: body.disabled.map(|disabled| disabled.then(Utc::now)),
     };
+    let actor = user.id;
     let updated = state
-        .db(move |conn| Ok(crm_db::users::update_keeping_an_admin(conn, id, &changes)?))
+        .db(move |conn| {
+            Ok(conn.transaction(|conn| {
+                let before = crm_db::users::find(conn, id)?;
+                let after = crm_db::users::update_keeping_an_admin(conn, id, &changes)?;
+                if let Some(after) = &after {
+                    let diff = account_diff(&before, after, changes.password_hash.is_some());
+                    if diff.as_object().is_some_and(|d| !d.is_empty()) {
+                        let event = NewAuditEvent::for_user(Some(actor), id, "user.updated", diff);
+                        audit::record(conn, &event)?;
+                    }
+                }
+                Ok::<_, diesel::result::Error>(after)
+            })?)
+        })
         .await?
         .ok_or_else(|| {
             ApiError::Conflict(
@@ -300,4 +365,37 @@ pub async fn update(
         })?;
     tracing::info!(user_id = updated.id, by = user.id.get(), "account changed");
     Ok(web::Json(updated.into()))
+}
+
+/// An account's activity, newest first: created, changed (name, role, disabled, password
+/// reset), own password changes, API tokens made and revoked. Admins see anyone's; others
+/// their own.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = i64, Path, description = "User id"), PageParams),
+    responses(
+        (status = 200, body = ActivityPage),
+        (status = 401, response = NotSignedIn),
+        (status = 403, description = "Another account's, and not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
+        (status = 422, response = InvalidInput),
+        (status = 503, response = Unavailable),
+    ),
+    security(("session" = []), ("bearer" = []))
+)]
+#[get("/users/{id}/activity")]
+pub async fn activity(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    params: web::Query<PageParams>,
+) -> Result<web::Json<ActivityPage>, ApiError> {
+    let id = UserId::new(id.into_inner());
+    if id != user.id {
+        admin_only(&user)?;
+    }
+    trail::page(&state, Trail::User(id), &params, move |conn| {
+        crm_db::users::find(conn, id).map(|_| ())
+    })
+    .await
 }
