@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use crm_domain::{CustomerId, UserId};
+use diesel::expression::BoxableExpression;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 
 use crate::schema::{audit_events, users};
 
@@ -100,28 +103,40 @@ pub fn list(
         .left_join(users::table)
         .order(audit_events::id.desc())
         .select((AuditEvent::as_select(), users::name.nullable()))
+        .filter(in_trail(trail))
         .limit(limit)
         .into_boxed();
-    query = match trail {
-        Trail::Customer(customer) => query.filter(audit_events::customer_id.eq(customer.get())),
-        Trail::User(user) => query
-            .filter(audit_events::entity_type.eq("user"))
-            .filter(audit_events::entity_id.eq(user.get())),
-    };
     if let Some(before) = before_id {
         query = query.filter(audit_events::id.lt(before));
     }
     query.load(conn)
 }
 
-/// How many events `trail` has.
+/// How many events `trail` has (PostgreSQL drops the join, whose columns it doesn't need).
 pub fn count(conn: &mut PgConnection, trail: Trail) -> QueryResult<i64> {
-    let query = audit_events::table.count().into_boxed();
+    audit_events::table
+        .left_join(users::table)
+        .filter(in_trail(trail))
+        .count()
+        .get_result(conn)
+}
+
+/// Events with the user who did them, as [`list`] and [`count`] read them.
+type WithActor = diesel::helper_types::LeftJoinQuerySource<audit_events::table, users::table>;
+
+/// The condition that picks `trail`'s events.
+fn in_trail(trail: Trail) -> Box<dyn BoxableExpression<WithActor, Pg, SqlType = Bool>> {
     match trail {
-        Trail::Customer(customer) => query.filter(audit_events::customer_id.eq(customer.get())),
-        Trail::User(user) => query
-            .filter(audit_events::entity_type.eq("user"))
-            .filter(audit_events::entity_id.eq(user.get())),
+        // `customer_id = $1` either way; rows without a customer never match.
+        Trail::Customer(customer) => Box::new(
+            audit_events::customer_id
+                .assume_not_null()
+                .eq(customer.get()),
+        ),
+        Trail::User(user) => Box::new(
+            audit_events::entity_type
+                .eq("user")
+                .and(audit_events::entity_id.eq(user.get())),
+        ),
     }
-    .get_result(conn)
 }

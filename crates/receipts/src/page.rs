@@ -93,12 +93,11 @@ pub(crate) fn one_page_pdf(
         let mask_id = doc.add_object(mask);
         image.dict.set("SMask", mask_id);
     }
-    if let Some(profile) = profile {
-        let device = image.dict.remove(b"ColorSpace");
+    if let Some(profile) = profile
+        && let Some(device) = image.dict.remove(b"ColorSpace")
+    {
         let profile_id = doc.add_object(profile.into_stream());
-        if let Some(device) = device {
-            image.dict.set("ColorSpace", profiled(device, profile_id));
-        }
+        image.dict.set("ColorSpace", profiled(device, profile_id));
     }
     let image_id = doc.add_object(image);
     let content_id = doc.add_object(Stream::new(dictionary! {}, content));
