@@ -19,10 +19,12 @@ run: ## Build the API and web app, make sure PostgreSQL and Redis are up, migrat
 	echo "  cargo run --release -p crm-api -- create-user --email you@example.com --name 'Your Name'" && echo && \
 	exec $(CARGO) run -q --release -p crm-api -- serve
 
-test: ## Run every test: Rust tests, then the web app in headless Chromium (real PostgreSQL and Redis)
+test: ## Run every test: the OpenAPI document through real tools, Rust tests, then the web app in headless Chromium (real PostgreSQL and Redis)
 	@$(SERVICES) && \
 	scripts/moto.sh >/dev/null && \
 	$(CARGO) check -p crm-domain --no-default-features --target wasm32-unknown-unknown && \
+	$(CARGO) check -p crm-contract --target wasm32-unknown-unknown && \
+	scripts/openapi-check.sh && \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -47,6 +49,7 @@ lint: ## cargo fmt --check, clippy (native and wasm) with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p crm-domain --no-default-features --target wasm32-unknown-unknown -- -D warnings
+	$(CARGO) clippy -p crm-contract --target wasm32-unknown-unknown -- -D warnings
 	$(CARGO) clippy -p crm-frontend --target wasm32-unknown-unknown -- -D warnings
 
 fmt: ## Format the code

@@ -3,10 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use crm_contract::Problem;
 use crm_domain::FieldErrors;
-use serde::Serialize;
-use std::collections::BTreeMap;
-use utoipa::ToSchema;
 
 /// Every way a request can fail. 4xx variants say what the client can fix; `Internal` logs
 /// its cause and answers a bare 500.
@@ -54,31 +52,6 @@ pub enum ApiError {
     /// 500: a bug or an unexpected failure; details go to the log only.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
-}
-
-/// An RFC 9457 problem details body (`application/problem+json`).
-#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
-#[schema(example = json!({
-    "type": "/problems/invalid-input",
-    "title": "Invalid input",
-    "status": 422,
-    "detail": "Some fields are not valid; see errors.",
-    "errors": {"phone": ["Enter a valid phone number, such as +14155550123."]}
-}))]
-pub struct Problem {
-    /// A URI reference naming the kind of problem.
-    #[serde(rename = "type")]
-    pub problem_type: String,
-    /// A short summary of the kind of problem.
-    pub title: String,
-    /// The HTTP status code.
-    pub status: u16,
-    /// What went wrong this time, for people.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// For invalid input: each field's messages.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<BTreeMap<String, Vec<String>>>,
 }
 
 /// Seconds a client should wait before retrying after a 503.
@@ -148,12 +121,7 @@ impl ApiError {
             status: self.status_code().as_u16(),
             detail: self.detail(),
             errors: match self {
-                Self::Invalid(errors) => Some(
-                    errors
-                        .iter()
-                        .map(|(field, messages)| (field.to_owned(), messages.to_vec()))
-                        .collect(),
-                ),
+                Self::Invalid(errors) => Some(errors.clone()),
                 _ => None,
             },
         }
@@ -261,16 +229,19 @@ mod tests {
         assert_eq!(problem.status, 422);
         assert_eq!(problem.title, "Invalid input");
         assert_eq!(
-            problem.errors.and_then(|e| e.get("receipt").cloned()),
+            problem
+                .errors
+                .and_then(|e| e.get("receipt").map(<[String]>::to_vec)),
             Some(vec!["Only PDF, JPEG or PNG files are allowed.".to_owned()])
         );
     }
 }
 
-/// Reusable problem responses for the OpenAPI description (`components/responses`).
+/// Reusable problem responses for the OpenAPI description (`components/responses`), and the
+/// sets of them that operations share.
 pub mod responses {
-    use super::Problem;
-    use utoipa::ToResponse;
+    use crm_contract::Problem;
+    use utoipa::{IntoResponses, ToResponse};
 
     /// Malformed JSON, a body that is not a JSON object, or an unreadable query string.
     #[derive(Debug, ToResponse)]
@@ -311,4 +282,120 @@ pub mod responses {
     #[derive(Debug, ToResponse)]
     #[response(content_type = "application/problem+json")]
     pub struct Unavailable(pub Problem);
+
+    /// The errors of reading one record: 401, 404, 503.
+    #[derive(Debug, IntoResponses)]
+    pub enum ReadOne {
+        #[response(status = 401)]
+        NotSignedIn(#[ref_response] NotSignedIn),
+        #[response(status = 404)]
+        NotFound(#[ref_response] NotFound),
+        #[response(status = 503)]
+        Unavailable(#[ref_response] Unavailable),
+    }
+
+    /// The errors of a list: 400 (an unreadable query string), 401, 422 (bad parameters), 503.
+    #[derive(Debug, IntoResponses)]
+    pub enum ReadList {
+        #[response(status = 400)]
+        Malformed(#[ref_response] Malformed),
+        #[response(status = 401)]
+        NotSignedIn(#[ref_response] NotSignedIn),
+        #[response(status = 422)]
+        InvalidInput(#[ref_response] InvalidInput),
+        #[response(status = 503)]
+        Unavailable(#[ref_response] Unavailable),
+    }
+
+    /// The errors of a list that belongs to one record: [`ReadList`]'s and 404.
+    #[derive(Debug, IntoResponses)]
+    pub enum ReadListOf {
+        #[response(status = 400)]
+        Malformed(#[ref_response] Malformed),
+        #[response(status = 401)]
+        NotSignedIn(#[ref_response] NotSignedIn),
+        #[response(status = 404)]
+        NotFound(#[ref_response] NotFound),
+        #[response(status = 422)]
+        InvalidInput(#[ref_response] InvalidInput),
+        #[response(status = 503)]
+        Unavailable(#[ref_response] Unavailable),
+    }
+
+    /// The errors of a JSON write: 400, 401, 403 (CSRF), 422, 503.
+    #[derive(Debug, IntoResponses)]
+    pub enum Write {
+        #[response(status = 400)]
+        Malformed(#[ref_response] Malformed),
+        #[response(status = 401)]
+        NotSignedIn(#[ref_response] NotSignedIn),
+        #[response(status = 403)]
+        CsrfRejected(#[ref_response] CsrfRejected),
+        #[response(status = 422)]
+        InvalidInput(#[ref_response] InvalidInput),
+        #[response(status = 503)]
+        Unavailable(#[ref_response] Unavailable),
+    }
+
+    /// The errors of a JSON write to one record: [`Write`]'s and 404.
+    #[derive(Debug, IntoResponses)]
+    pub enum WriteOne {
+        #[response(status = 400)]
+        Malformed(#[ref_response] Malformed),
+        #[response(status = 401)]
+        NotSignedIn(#[ref_response] NotSignedIn),
+        #[response(status = 403)]
+        CsrfRejected(#[ref_response] CsrfRejected),
+        #[response(status = 404)]
+        NotFound(#[ref_response] NotFound),
+        #[response(status = 422)]
+        InvalidInput(#[ref_response] InvalidInput),
+        #[response(status = 503)]
+        Unavailable(#[ref_response] Unavailable),
+    }
+
+    /// The errors of an action on one record without a body: 401, 403 (CSRF), 404, 503.
+    #[derive(Debug, IntoResponses)]
+    pub enum ActOnOne {
+        #[response(status = 401)]
+        NotSignedIn(#[ref_response] NotSignedIn),
+        #[response(status = 403)]
+        CsrfRejected(#[ref_response] CsrfRejected),
+        #[response(status = 404)]
+        NotFound(#[ref_response] NotFound),
+        #[response(status = 503)]
+        Unavailable(#[ref_response] Unavailable),
+    }
+
+    /// The errors of an action on one's own session: 401, 403 (CSRF), 503.
+    #[derive(Debug, IntoResponses)]
+    pub enum ActOnSelf {
+        #[response(status = 401)]
+        NotSignedIn(#[ref_response] NotSignedIn),
+        #[response(status = 403)]
+        CsrfRejected(#[ref_response] CsrfRejected),
+        #[response(status = 503)]
+        Unavailable(#[ref_response] Unavailable),
+    }
+
+    /// The errors of a receipt upload to one record: [`WriteOne`]'s, 413 and 415.
+    #[derive(Debug, IntoResponses)]
+    pub enum Upload {
+        #[response(status = 400)]
+        Malformed(#[ref_response] Malformed),
+        #[response(status = 401)]
+        NotSignedIn(#[ref_response] NotSignedIn),
+        #[response(status = 403)]
+        CsrfRejected(#[ref_response] CsrfRejected),
+        #[response(status = 404)]
+        NotFound(#[ref_response] NotFound),
+        #[response(status = 413)]
+        UploadTooLarge(#[ref_response] UploadTooLarge),
+        #[response(status = 415)]
+        NotMultipart(#[ref_response] NotMultipart),
+        #[response(status = 422)]
+        InvalidInput(#[ref_response] InvalidInput),
+        #[response(status = 503)]
+        Unavailable(#[ref_response] Unavailable),
+    }
 }

@@ -7,17 +7,21 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod input;
 pub mod openapi;
 pub mod pagination;
+pub mod receipt_files;
 pub mod routes;
 pub mod state;
 pub mod storage;
+pub mod upload;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, Error, HttpRequest, HttpResponse, web};
 use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -46,7 +50,9 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(|error, _| {
             ApiError::BadRequest(format!("The query string could not be read: {error}.")).into()
         }))
+        .into_utoipa_app()
         .configure(routes::configure)
+        .into_app()
         .configure(web_app)
         .default_service(web::to(not_found))
         .wrap(security_headers())

@@ -130,13 +130,9 @@ fn create_user(config: &Config, email: &str, name: &str, role: &str) -> anyhow::
         email: email.as_str(),
         name: name.as_str(),
         password_hash: &hash,
-        role: role.as_str(),
+        role,
     };
-    let inserted = conn.transaction(|conn| {
-        let user = crm_db::users::insert(conn, &new)?;
-        crm_db::audit::record(conn, &crm_api::routes::users::created_event(None, &user))?;
-        Ok::<_, diesel::result::Error>(user)
-    });
+    let inserted = crm_db::users::create(&mut conn, None, &new);
     match inserted {
         Ok(user) => {
             eprintln!(

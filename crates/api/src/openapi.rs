@@ -3,14 +3,17 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::Problem;
+use actix_web::App;
+use crm_contract::Problem;
+use utoipa_actix_web::AppExt;
+
 use crate::error::responses::{
     CsrfRejected, InvalidInput, Malformed, NotFound, NotMultipart, NotSignedIn, Unavailable,
     UploadTooLarge,
 };
-use crate::routes::{auth, customers, health, invoices, setup, tokens, users};
 
-/// The whole API: operations at the root and everything under `/api/v1`.
+/// What the API says of itself; its operations come from the routes as they are registered
+/// ([`document`]).
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -22,13 +25,11 @@ use crate::routes::{auth, customers, health, invoices, setup, tokens, users};
             is a 422 whose `errors` maps each field to its messages.",
         license(name = "MIT")
     ),
-    paths(health::healthz, health::readyz),
-    nest((path = "/api/v1", api = V1)),
     components(
         schemas(Problem),
         responses(Malformed, NotSignedIn, CsrfRejected, NotFound, InvalidInput, Unavailable, UploadTooLarge, NotMultipart)
     ),
-    modifiers(&SecuritySchemes, &IdempotencyKeys),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "operations", description = "Health probes"),
         (name = "setup", description = "First-run setup"),
@@ -41,40 +42,6 @@ use crate::routes::{auth, customers, health, invoices, setup, tokens, users};
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
-
-/// The `/api/v1` operations.
-#[derive(OpenApi)]
-#[openapi(paths(
-    setup::status,
-    setup::create_first_admin,
-    auth::login,
-    auth::logout,
-    auth::me,
-    auth::change_password,
-    tokens::list,
-    tokens::create,
-    tokens::revoke,
-    users::list,
-    users::create,
-    users::update,
-    users::activity,
-    customers::list,
-    customers::create,
-    customers::get,
-    customers::update,
-    customers::archive,
-    customers::restore,
-    customers::activity,
-    invoices::create,
-    invoices::list,
-    invoices::get,
-    invoices::receipt,
-    invoices::update,
-    invoices::replace_receipt,
-    invoices::remove,
-))]
-#[derive(Debug)]
-struct V1;
 
 /// Declares the two ways to authenticate.
 #[derive(Debug)]
@@ -153,9 +120,20 @@ impl Modify for IdempotencyKeys {
     }
 }
 
+/// The whole document: [`ApiDoc`] with every registered route's operation.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut document) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::routes::configure)
+        .split_for_parts();
+    IdempotencyKeys.modify(&mut document);
+    document
+}
+
 /// The spec as pretty JSON with a final newline: what `crm-api openapi` writes.
 pub fn to_json() -> String {
-    let mut json = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    let mut json = document().to_pretty_json().unwrap_or_default();
     json.push('\n');
     json
 }

@@ -1,18 +1,26 @@
-//! Keyset pagination: `limit` and an opaque `cursor` that says where the next page starts.
+//! Keyset pagination: `limit` and an opaque `cursor` that says where the next page starts,
+//! read by one extractor for every list.
 
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crm_contract::Page;
 use crm_domain::FieldErrors;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
+
+use crate::error::ApiError;
 
 /// Page size when none is asked for.
 pub const DEFAULT_LIMIT: i64 = 25;
 /// Largest page size.
 pub const MAX_LIMIT: i64 = 100;
 
-/// The query of a plain paged list: `limit` and `cursor`.
+/// The query of a paged list: `limit` and `cursor` (for the OpenAPI description).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
@@ -23,8 +31,78 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
+/// `limit` and `cursor` of a list request, read into a page size and the position `C` the
+/// page starts after. Bad values are kept as field errors until [`Paging::checked`], so a
+/// list reports them together with its own parameters' errors.
+#[derive(Debug)]
+pub struct Paging<C> {
+    /// Rows on the page.
+    pub limit: i64,
+    /// Where the previous page ended.
+    pub after: Option<C>,
+    errors: FieldErrors,
+}
+
+impl<C: DeserializeOwned> FromRequest for Paging<C> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            web::Query::<PageParams>::from_query(req.query_string())
+                .map_err(|error| {
+                    ApiError::BadRequest(format!("The query string could not be read: {error}."))
+                })
+                .map(|params| {
+                    let mut errors = FieldErrors::new();
+                    let limit = parse_limit(params.limit.as_deref(), &mut errors);
+                    let after = parse_cursor(params.cursor.as_deref(), &mut errors);
+                    Self {
+                        limit,
+                        after,
+                        errors,
+                    }
+                }),
+        )
+    }
+}
+
+impl<C> Paging<C> {
+    /// The paging, or a 422 with its errors and `others` (the list's own parameters').
+    pub fn checked(mut self, others: FieldErrors) -> Result<Self, ApiError> {
+        self.errors.merge(others);
+        if self.errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(std::mem::take(&mut self.errors).into())
+        }
+    }
+
+    /// How many rows to fetch: one more than the page, to learn whether another page exists.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// The page of `rows` (fetched with [`Paging::fetch`]), its items made by `item`, and the
+    /// cursor after its last row made by `position_after`.
+    pub fn page<R, T, P: Serialize>(
+        &self,
+        rows: Vec<R>,
+        total: i64,
+        position_after: impl Fn(&R) -> P,
+        item: impl FnMut(R) -> T,
+    ) -> Page<T> {
+        let (rows, next_cursor) = split_page(rows, self.limit, position_after);
+        Page {
+            items: rows.into_iter().map(item).collect(),
+            next_cursor,
+            total,
+        }
+    }
+}
+
 /// Reads `limit`, recording an error for anything but a whole number from 1 to 100.
-pub fn parse_limit(raw: Option<&str>, errors: &mut FieldErrors) -> i64 {
+fn parse_limit(raw: Option<&str>, errors: &mut FieldErrors) -> i64 {
     let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
         return DEFAULT_LIMIT;
     };
@@ -41,7 +119,7 @@ pub fn parse_limit(raw: Option<&str>, errors: &mut FieldErrors) -> i64 {
 }
 
 /// Reads a cursor made by [`encode_cursor`], recording an error for anything else.
-pub fn parse_cursor<T: DeserializeOwned>(raw: Option<&str>, errors: &mut FieldErrors) -> Option<T> {
+fn parse_cursor<T: DeserializeOwned>(raw: Option<&str>, errors: &mut FieldErrors) -> Option<T> {
     let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
     let decoded = URL_SAFE_NO_PAD
         .decode(raw)
@@ -57,15 +135,14 @@ pub fn parse_cursor<T: DeserializeOwned>(raw: Option<&str>, errors: &mut FieldEr
 }
 
 /// Makes an opaque cursor of a position.
-pub fn encode_cursor<T: Serialize>(position: &T) -> String {
+fn encode_cursor<T: Serialize>(position: &T) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(position).unwrap_or_default())
 }
 
-/// The cursor of the page after `rows`, when a full page suggests there may be more.
-///
-/// Callers fetch `limit + 1` rows: the extra row, if present, proves a next page exists and
-/// is dropped here.
-pub fn split_page<R, P: Serialize>(
+/// The rows of the page and the cursor of the next, when a full page suggests there may be
+/// more: callers fetch `limit + 1` rows; the extra row, if present, proves a next page exists
+/// and is dropped here.
+fn split_page<R, P: Serialize>(
     mut rows: Vec<R>,
     limit: i64,
     position_after: impl Fn(&R) -> P,

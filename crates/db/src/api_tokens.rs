@@ -1,9 +1,11 @@
 //! Personal API tokens. Only the SHA-256 of a token's secret is stored.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use crm_contract::AuditEvent;
 use crm_domain::{ApiTokenId, UserId};
 use diesel::prelude::*;
 
+use crate::audit::{self, Trail};
 use crate::schema::{api_tokens, users};
 use crate::users::User;
 
@@ -11,8 +13,8 @@ use crate::users::User;
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = api_tokens, check_for_backend(diesel::pg::Pg))]
 pub struct ApiToken {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: ApiTokenId,
+    pub user_id: UserId,
     pub name: String,
     pub token_hash: Vec<u8>,
     pub prefix: String,
@@ -25,7 +27,7 @@ pub struct ApiToken {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = api_tokens)]
 pub struct NewApiToken<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: &'a str,
     pub token_hash: &'a [u8],
     pub prefix: &'a str,
@@ -34,40 +36,61 @@ pub struct NewApiToken<'a> {
 /// How stale `last_used_at` may get before a use writes it again: spares a write per request.
 const LAST_USED_PRECISION: TimeDelta = TimeDelta::minutes(1);
 
-/// Inserts a token.
-pub fn insert(conn: &mut PgConnection, new: &NewApiToken<'_>) -> QueryResult<ApiToken> {
-    diesel::insert_into(api_tokens::table)
-        .values(new)
-        .returning(ApiToken::as_returning())
-        .get_result(conn)
+/// Makes a token, recording it on its owner's history.
+pub fn create(conn: &mut PgConnection, new: &NewApiToken<'_>) -> QueryResult<ApiToken> {
+    conn.transaction(|conn| {
+        let token: ApiToken = diesel::insert_into(api_tokens::table)
+            .values(new)
+            .returning(ApiToken::as_returning())
+            .get_result(conn)?;
+        let event = AuditEvent::TokenCreated {
+            token_id: token.id,
+            name: token.name.clone(),
+        };
+        audit::record(
+            conn,
+            Some(token.user_id),
+            Trail::User(token.user_id),
+            &event,
+        )?;
+        Ok(token)
+    })
 }
 
 /// The user's tokens that are not revoked, newest first.
 pub fn list_active_for_user(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<ApiToken>> {
     api_tokens::table
-        .filter(api_tokens::user_id.eq(user.get()))
+        .filter(api_tokens::user_id.eq(user))
         .filter(api_tokens::revoked_at.is_null())
         .order(api_tokens::id.desc())
         .select(ApiToken::as_select())
         .load(conn)
 }
 
-/// Revokes one of the user's tokens; `false` when the user has no such active token.
+/// Revokes one of the user's tokens, recording it; `false` when the user has no such active
+/// token.
 pub fn revoke(
     conn: &mut PgConnection,
     user: UserId,
     id: ApiTokenId,
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
-    diesel::update(
-        api_tokens::table
-            .filter(api_tokens::id.eq(id.get()))
-            .filter(api_tokens::user_id.eq(user.get()))
-            .filter(api_tokens::revoked_at.is_null()),
-    )
-    .set(api_tokens::revoked_at.eq(now))
-    .execute(conn)
-    .map(|n| n > 0)
+    conn.transaction(|conn| {
+        let revoked = diesel::update(
+            api_tokens::table
+                .filter(api_tokens::id.eq(id))
+                .filter(api_tokens::user_id.eq(user))
+                .filter(api_tokens::revoked_at.is_null()),
+        )
+        .set(api_tokens::revoked_at.eq(now))
+        .execute(conn)?
+            > 0;
+        if revoked {
+            let event = AuditEvent::TokenRevoked { token_id: id };
+            audit::record(conn, Some(user), Trail::User(user), &event)?;
+        }
+        Ok(revoked)
+    })
 }
 
 /// The active token with this hash, with its (enabled) user.
@@ -88,13 +111,11 @@ pub fn find_active(
 /// Records a use of the token, at most once a minute.
 pub fn touch(conn: &mut PgConnection, id: ApiTokenId, now: DateTime<Utc>) -> QueryResult<()> {
     diesel::update(
-        api_tokens::table
-            .filter(api_tokens::id.eq(id.get()))
-            .filter(
-                api_tokens::last_used_at
-                    .is_null()
-                    .or(api_tokens::last_used_at.lt(now - LAST_USED_PRECISION)),
-            ),
+        api_tokens::table.filter(api_tokens::id.eq(id)).filter(
+            api_tokens::last_used_at
+                .is_null()
+                .or(api_tokens::last_used_at.lt(now - LAST_USED_PRECISION)),
+        ),
     )
     .set(api_tokens::last_used_at.eq(now))
     .execute(conn)

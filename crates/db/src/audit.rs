@@ -1,7 +1,11 @@
 //! The audit trail: who did what to which record, and when.
+//!
+//! Events are [`AuditEvent`]s of the contract, stored as their `action` and `changes`, and
+//! recorded in the same transaction as the change they describe.
 
 use chrono::{DateTime, Utc};
-use crm_domain::{CustomerId, UserId};
+use crm_contract::{ActivityEvent, Actor, AuditEvent};
+use crm_domain::{AuditEventId, CustomerId, UserId};
 use diesel::expression::BoxableExpression;
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -12,67 +16,26 @@ use crate::schema::{audit_events, users};
 /// A row of `audit_events`.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg))]
-pub struct AuditEvent {
-    pub id: i64,
-    pub actor_user_id: Option<i64>,
-    pub action: String,
-    pub entity_type: String,
-    pub entity_id: i64,
-    pub customer_id: Option<i64>,
-    pub changes: serde_json::Value,
-    pub created_at: DateTime<Utc>,
+struct EventRow {
+    id: AuditEventId,
+    actor_user_id: Option<UserId>,
+    action: String,
+    changes: serde_json::Value,
+    created_at: DateTime<Utc>,
 }
 
-/// An event to record.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_events)]
-pub struct NewAuditEvent<'a> {
-    pub actor_user_id: Option<i64>,
-    pub action: &'a str,
-    pub entity_type: &'a str,
-    pub entity_id: i64,
-    pub customer_id: Option<i64>,
-    pub changes: serde_json::Value,
+struct NewEventRow<'a> {
+    actor_user_id: Option<UserId>,
+    action: &'a str,
+    entity_type: &'a str,
+    entity_id: i64,
+    customer_id: Option<CustomerId>,
+    changes: serde_json::Value,
 }
 
-impl<'a> NewAuditEvent<'a> {
-    /// An event about a customer, done by `actor`.
-    pub fn for_customer(
-        actor: UserId,
-        customer: CustomerId,
-        action: &'a str,
-        changes: serde_json::Value,
-    ) -> Self {
-        Self {
-            actor_user_id: Some(actor.get()),
-            action,
-            entity_type: "customer",
-            entity_id: customer.get(),
-            customer_id: Some(customer.get()),
-            changes,
-        }
-    }
-
-    /// An event about a user account (or its API tokens), done by `actor` (`None` from the
-    /// command line).
-    pub fn for_user(
-        actor: Option<UserId>,
-        user: UserId,
-        action: &'a str,
-        changes: serde_json::Value,
-    ) -> Self {
-        Self {
-            actor_user_id: actor.map(UserId::get),
-            action,
-            entity_type: "user",
-            entity_id: user.get(),
-            customer_id: None,
-            changes,
-        }
-    }
-}
-
-/// Whose trail to read.
+/// Whose trail an event belongs to, and whose trail to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trail {
     /// A customer's: the customer's own events and those of their invoices.
@@ -81,35 +44,65 @@ pub enum Trail {
     User(UserId),
 }
 
-/// Records an event (call it in the same transaction as the change).
-pub fn record(conn: &mut PgConnection, event: &NewAuditEvent<'_>) -> QueryResult<()> {
+/// Records `event` on `trail`, done by `actor` (`None` from the command line). Call it in the
+/// same transaction as the change.
+pub fn record(
+    conn: &mut PgConnection,
+    actor: Option<UserId>,
+    trail: Trail,
+    event: &AuditEvent,
+) -> QueryResult<()> {
+    let (action, changes) = event.to_parts();
+    let (entity_type, entity_id, customer_id) = match trail {
+        Trail::Customer(customer) => ("customer", customer.get(), Some(customer)),
+        Trail::User(user) => ("user", user.get(), None),
+    };
     diesel::insert_into(audit_events::table)
-        .values(event)
+        .values(NewEventRow {
+            actor_user_id: actor,
+            action: &action,
+            entity_type,
+            entity_id,
+            customer_id,
+            changes,
+        })
         .execute(conn)
         .map(|_| ())
 }
 
-/// An event with the name of the user who did it (if that user still exists).
-pub type EventWithActor = (AuditEvent, Option<String>);
-
-/// The events of `trail`, newest first, those older than `before_id` when given.
+/// The events of `trail`, newest first, those older than `before` when given.
 pub fn list(
     conn: &mut PgConnection,
     trail: Trail,
-    before_id: Option<i64>,
+    before: Option<AuditEventId>,
     limit: i64,
-) -> QueryResult<Vec<EventWithActor>> {
+) -> QueryResult<Vec<ActivityEvent>> {
     let mut query = audit_events::table
         .left_join(users::table)
         .order(audit_events::id.desc())
-        .select((AuditEvent::as_select(), users::name.nullable()))
+        .select((EventRow::as_select(), users::name.nullable()))
         .filter(in_trail(trail))
         .limit(limit)
         .into_boxed();
-    if let Some(before) = before_id {
+    if let Some(before) = before {
         query = query.filter(audit_events::id.lt(before));
     }
-    query.load(conn)
+    let rows: Vec<(EventRow, Option<String>)> = query.load(conn)?;
+    rows.into_iter()
+        .map(|(row, actor_name)| {
+            let event = AuditEvent::from_parts(&row.action, row.changes)
+                .map_err(|error| diesel::result::Error::DeserializationError(Box::new(error)))?;
+            Ok(ActivityEvent {
+                id: row.id,
+                event,
+                actor: row
+                    .actor_user_id
+                    .zip(actor_name)
+                    .map(|(id, name)| Actor { id, name }),
+                created_at: row.created_at,
+            })
+        })
+        .collect()
 }
 
 /// How many events `trail` has (PostgreSQL drops the join, whose columns it doesn't need).
@@ -128,11 +121,9 @@ type WithActor = diesel::helper_types::LeftJoinQuerySource<audit_events::table, 
 fn in_trail(trail: Trail) -> Box<dyn BoxableExpression<WithActor, Pg, SqlType = Bool>> {
     match trail {
         // `customer_id = $1` either way; rows without a customer never match.
-        Trail::Customer(customer) => Box::new(
-            audit_events::customer_id
-                .assume_not_null()
-                .eq(customer.get()),
-        ),
+        Trail::Customer(customer) => {
+            Box::new(audit_events::customer_id.assume_not_null().eq(customer))
+        }
         Trail::User(user) => Box::new(
             audit_events::entity_type
                 .eq("user")

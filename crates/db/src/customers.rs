@@ -1,10 +1,14 @@
-//! Customers: insert, read, change, archive, and the searchable list.
+//! Customers: insert, read, change, archive, and the searchable list. Every change is recorded
+//! on the customer's activity in the same transaction.
 
 use chrono::{DateTime, Utc};
-use crm_domain::CustomerId;
+use crm_contract::AuditEvent;
+use crm_contract::activity::{CustomerChanges as ChangedFields, CustomerFields};
+use crm_domain::{CustomerId, EmailAddress, PhoneNumber, UserId};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 
+use crate::audit::{self, Trail};
 use crate::lower;
 use crate::schema::customers;
 
@@ -12,41 +16,49 @@ use crate::schema::customers;
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = customers, check_for_backend(diesel::pg::Pg))]
 pub struct Customer {
-    pub id: i64,
+    pub id: CustomerId,
     pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub whatsapp: Option<String>,
+    pub email: Option<EmailAddress>,
+    pub phone: Option<PhoneNumber>,
+    pub whatsapp: Option<PhoneNumber>,
     pub timezone: String,
     pub notes: String,
     pub sms_opt_out: bool,
     pub whatsapp_opt_out: bool,
-    pub created_by: Option<i64>,
+    pub created_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
 }
 
 impl Customer {
-    /// The typed id.
-    pub fn customer_id(&self) -> CustomerId {
-        CustomerId::new(self.id)
+    /// The editable fields, as the activity records them.
+    pub fn fields(&self) -> CustomerFields {
+        CustomerFields {
+            name: self.name.clone(),
+            email: self.email.as_ref().map(|e| e.as_str().to_owned()),
+            phone: self.phone.as_ref().map(|p| p.as_str().to_owned()),
+            whatsapp: self.whatsapp.as_ref().map(|p| p.as_str().to_owned()),
+            timezone: self.timezone.clone(),
+            notes: self.notes.clone(),
+            sms_opt_out: self.sms_opt_out,
+            whatsapp_opt_out: self.whatsapp_opt_out,
+        }
     }
 }
 
 /// A customer to insert; every value already checked by `crm_domain`.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = customers)]
-pub struct NewCustomer<'a> {
-    pub name: &'a str,
-    pub email: Option<&'a str>,
-    pub phone: Option<&'a str>,
-    pub whatsapp: Option<&'a str>,
-    pub timezone: &'a str,
-    pub notes: &'a str,
+pub struct NewCustomer {
+    pub name: String,
+    pub email: Option<EmailAddress>,
+    pub phone: Option<PhoneNumber>,
+    pub whatsapp: Option<PhoneNumber>,
+    pub timezone: String,
+    pub notes: String,
     pub sms_opt_out: bool,
     pub whatsapp_opt_out: bool,
-    pub created_by: Option<i64>,
 }
 
 /// Changes to a customer: `None` leaves a column alone; `Some(None)` clears a nullable one.
@@ -54,9 +66,9 @@ pub struct NewCustomer<'a> {
 #[diesel(table_name = customers)]
 pub struct CustomerChanges {
     pub name: Option<String>,
-    pub email: Option<Option<String>>,
-    pub phone: Option<Option<String>>,
-    pub whatsapp: Option<Option<String>>,
+    pub email: Option<Option<EmailAddress>>,
+    pub phone: Option<Option<PhoneNumber>>,
+    pub whatsapp: Option<Option<PhoneNumber>>,
     pub timezone: Option<String>,
     pub notes: Option<String>,
     pub sms_opt_out: Option<bool>,
@@ -68,6 +80,75 @@ impl CustomerChanges {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+}
+
+/// Why a change to a customer was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// Archived customers must be restored before they change.
+    #[error("the customer is archived")]
+    Archived,
+    /// The query failed (a missing customer is `NotFound`).
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+/// Adds a customer, recording it on the customer's activity.
+pub fn create(conn: &mut PgConnection, actor: UserId, new: &NewCustomer) -> QueryResult<Customer> {
+    conn.transaction(|conn| {
+        let customer: Customer = diesel::insert_into(customers::table)
+            .values((new, customers::created_by.eq(actor)))
+            .returning(Customer::as_returning())
+            .get_result(conn)?;
+        let event = AuditEvent::CustomerCreated(customer.fields());
+        audit::record(conn, Some(actor), Trail::Customer(customer.id), &event)?;
+        Ok(customer)
+    })
+}
+
+/// Applies `changes` to an active customer, recording the fields that really changed.
+pub fn change(
+    conn: &mut PgConnection,
+    actor: UserId,
+    id: CustomerId,
+    changes: &CustomerChanges,
+) -> Result<Customer, ChangeError> {
+    conn.transaction(|conn| {
+        let before = find_for_update(conn, id)?;
+        if before.archived_at.is_some() {
+            return Err(ChangeError::Archived);
+        }
+        let after = update(conn, id, changes)?;
+        let diff = ChangedFields::between(&before.fields(), &after.fields());
+        if !diff.is_empty() {
+            let event = AuditEvent::CustomerUpdated(diff);
+            audit::record(conn, Some(actor), Trail::Customer(id), &event)?;
+        }
+        Ok(after)
+    })
+}
+
+/// Archives (`true`) or restores (`false`) a customer, recording it when the state changes.
+pub fn set_archived(
+    conn: &mut PgConnection,
+    actor: UserId,
+    id: CustomerId,
+    archived: bool,
+) -> QueryResult<Customer> {
+    conn.transaction(|conn| {
+        let before = find_for_update(conn, id)?;
+        if before.archived_at.is_some() == archived {
+            return Ok(before);
+        }
+        let after = set_archived_at(conn, id, archived.then(Utc::now))?;
+        let event = if archived {
+            AuditEvent::CustomerArchived {}
+        } else {
+            AuditEvent::CustomerRestored {}
+        };
+        audit::record(conn, Some(actor), Trail::Customer(id), &event)?;
+        Ok(after)
+    })
 }
 
 /// Which customers a list shows.
@@ -92,32 +173,26 @@ pub struct CustomerQuery<'a> {
 /// Where the next page starts: the last row's sort key. Rows added meanwhile never shift pages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListPosition {
+    /// The last row's name, as stored: compared through PostgreSQL's own `lower()`, so Rust's
+    /// and PostgreSQL's case rules (dotted İ, final Σ) can't disagree and skip or repeat rows.
     pub name_key: String,
-    pub id: i64,
+    pub id: CustomerId,
 }
 
 impl ListPosition {
     /// The position just after `customer`.
     pub fn after(customer: &Customer) -> Self {
         Self {
-            name_key: customer.name.to_lowercase(),
+            name_key: customer.name.clone(),
             id: customer.id,
         }
     }
 }
 
-/// Inserts a customer.
-pub fn insert(conn: &mut PgConnection, new: &NewCustomer<'_>) -> QueryResult<Customer> {
-    diesel::insert_into(customers::table)
-        .values(new)
-        .returning(Customer::as_returning())
-        .get_result(conn)
-}
-
 /// The customer with this id.
 pub fn find(conn: &mut PgConnection, id: CustomerId) -> QueryResult<Customer> {
     customers::table
-        .find(id.get())
+        .find(id)
         .select(Customer::as_select())
         .first(conn)
 }
@@ -125,14 +200,14 @@ pub fn find(conn: &mut PgConnection, id: CustomerId) -> QueryResult<Customer> {
 /// The customer with this id, locked until the transaction ends.
 pub fn find_for_update(conn: &mut PgConnection, id: CustomerId) -> QueryResult<Customer> {
     customers::table
-        .find(id.get())
+        .find(id)
         .select(Customer::as_select())
         .for_update()
         .first(conn)
 }
 
 /// Applies `changes`; with no changes it returns the row as it is.
-pub fn update(
+fn update(
     conn: &mut PgConnection,
     id: CustomerId,
     changes: &CustomerChanges,
@@ -140,19 +215,19 @@ pub fn update(
     if changes.is_empty() {
         return find(conn, id);
     }
-    diesel::update(customers::table.find(id.get()))
+    diesel::update(customers::table.find(id))
         .set(changes)
         .returning(Customer::as_returning())
         .get_result(conn)
 }
 
 /// Archives (`Some(time)`) or restores (`None`) a customer.
-pub fn set_archived_at(
+fn set_archived_at(
     conn: &mut PgConnection,
     id: CustomerId,
     archived_at: Option<DateTime<Utc>>,
 ) -> QueryResult<Customer> {
-    diesel::update(customers::table.find(id.get()))
+    diesel::update(customers::table.find(id))
         .set(customers::archived_at.eq(archived_at))
         .returning(Customer::as_returning())
         .get_result(conn)
@@ -173,9 +248,9 @@ pub fn list(
     if let Some(position) = after {
         rows = rows.filter(
             lower(customers::name)
-                .gt(position.name_key.clone())
+                .gt(lower(position.name_key.clone()))
                 .or(lower(customers::name)
-                    .eq(position.name_key.clone())
+                    .eq(lower(position.name_key.clone()))
                     .and(customers::id.gt(position.id))),
         );
     }

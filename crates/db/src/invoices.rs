@@ -1,20 +1,25 @@
-//! Invoices and their receipts' metadata (the PDFs themselves live in the object store).
+//! Invoices and their receipts' metadata (the PDFs themselves live in the object store). Every
+//! change is recorded on the customer's activity in the same transaction, and a receipt file is
+//! claimed (or released for removal) in that transaction too.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use crm_domain::{CustomerId, InvoiceId};
+use crm_contract::AuditEvent;
+use crm_domain::{Amount, Currency, CustomerId, InvoiceId, UserId};
 use diesel::prelude::*;
 
+use crate::audit::{self, Trail};
 use crate::schema::invoices;
+use crate::stale_receipts;
 
 /// A row of `invoices`.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = invoices, check_for_backend(diesel::pg::Pg))]
 pub struct Invoice {
-    pub id: i64,
-    pub customer_id: i64,
+    pub id: InvoiceId,
+    pub customer_id: CustomerId,
     pub number: String,
     pub amount_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub issued_on: NaiveDate,
     pub notes: String,
     pub receipt_key: String,
@@ -23,38 +28,125 @@ pub struct Invoice {
     pub receipt_pages: i32,
     pub receipt_original_name: String,
     pub receipt_original_type: String,
-    pub created_by: Option<i64>,
+    pub created_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Invoice {
+    /// The exact amount.
+    pub fn amount(&self) -> Amount {
+        Amount::from_minor(self.amount_minor, self.currency)
+    }
 }
 
 /// An invoice to insert; its receipt is already stored under `receipt_key`.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = invoices)]
 pub struct NewInvoice<'a> {
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub number: &'a str,
     pub amount_minor: i64,
-    pub currency: &'a str,
+    pub currency: Currency,
     pub issued_on: NaiveDate,
     pub notes: &'a str,
     #[diesel(embed)]
     pub receipt: ReceiptColumns<'a>,
-    pub created_by: Option<i64>,
+    pub created_by: Option<UserId>,
 }
 
-/// Inserts an invoice.
-pub fn insert(conn: &mut PgConnection, new: &NewInvoice<'_>) -> QueryResult<Invoice> {
-    diesel::insert_into(invoices::table)
-        .values(new)
-        .returning(Invoice::as_returning())
-        .get_result(conn)
+/// Adds an invoice whose receipt is stored: the file is claimed and the invoice recorded on the
+/// customer's activity, all in one transaction.
+pub fn create(conn: &mut PgConnection, new: &NewInvoice<'_>) -> QueryResult<Invoice> {
+    conn.transaction(|conn| {
+        let invoice: Invoice = diesel::insert_into(invoices::table)
+            .values(new)
+            .returning(Invoice::as_returning())
+            .get_result(conn)?;
+        stale_receipts::forget(conn, new.receipt.receipt_key)?;
+        let event = AuditEvent::InvoiceCreated {
+            invoice_id: invoice.id,
+            number: invoice.number.clone(),
+            amount: invoice.amount().to_string(),
+            currency: invoice.currency.code().to_owned(),
+        };
+        audit::record(
+            conn,
+            new.created_by,
+            Trail::Customer(invoice.customer_id),
+            &event,
+        )?;
+        Ok(invoice)
+    })
+}
+
+/// Deletes an invoice, releasing its receipt file for removal and recording it; returns the
+/// invoice, so its file can be removed at once.
+pub fn delete(conn: &mut PgConnection, actor: UserId, id: InvoiceId) -> QueryResult<Invoice> {
+    conn.transaction(|conn| {
+        let invoice: Invoice = diesel::delete(invoices::table.find(id))
+            .returning(Invoice::as_returning())
+            .get_result(conn)?;
+        stale_receipts::schedule(conn, &invoice.receipt_key, Utc::now())?;
+        let event = AuditEvent::InvoiceDeleted {
+            invoice_id: invoice.id,
+            number: invoice.number.clone(),
+        };
+        audit::record(
+            conn,
+            Some(actor),
+            Trail::Customer(invoice.customer_id),
+            &event,
+        )?;
+        Ok(invoice)
+    })
+}
+
+/// Edits an invoice under a lock: `changes_of` turns the invoice as it is into the field changes
+/// (or refuses), and `new_receipt`, when given, replaces the receipt (the new file claimed, the
+/// old one released). Each is recorded. Returns the old receipt's key when it was replaced, and
+/// the invoice as it is now.
+pub fn edit<E: From<diesel::result::Error>>(
+    conn: &mut PgConnection,
+    actor: UserId,
+    id: InvoiceId,
+    changes_of: impl FnOnce(&Invoice) -> Result<InvoiceChanges, E>,
+    new_receipt: Option<&ReceiptColumns<'_>>,
+) -> Result<(Option<String>, Invoice), E> {
+    conn.transaction(|conn| {
+        let before = find_for_update(conn, id)?;
+        let changes = changes_of(&before)?;
+        let mut after = update(conn, id, &changes)?;
+        let trail = Trail::Customer(after.customer_id);
+        if changes != InvoiceChanges::default() {
+            let event = AuditEvent::InvoiceUpdated {
+                invoice_id: after.id,
+                number: after.number.clone(),
+            };
+            audit::record(conn, Some(actor), trail, &event)?;
+        }
+        let Some(receipt) = new_receipt else {
+            return Ok((None, after));
+        };
+        after = diesel::update(invoices::table.find(id))
+            .set(receipt)
+            .returning(Invoice::as_returning())
+            .get_result(conn)?;
+        stale_receipts::forget(conn, receipt.receipt_key)?;
+        stale_receipts::schedule(conn, &before.receipt_key, Utc::now())?;
+        let event = AuditEvent::InvoiceReceiptReplaced {
+            invoice_id: after.id,
+            original_name: after.receipt_original_name.clone(),
+        };
+        audit::record(conn, Some(actor), trail, &event)?;
+        Ok((Some(before.receipt_key), after))
+    })
 }
 
 /// The invoice with this id.
 pub fn find(conn: &mut PgConnection, id: InvoiceId) -> QueryResult<Invoice> {
     invoices::table
-        .find(id.get())
+        .find(id)
         .select(Invoice::as_select())
         .first(conn)
 }
@@ -63,7 +155,7 @@ pub fn find(conn: &mut PgConnection, id: InvoiceId) -> QueryResult<Invoice> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListPosition {
     pub issued_on: NaiveDate,
-    pub id: i64,
+    pub id: InvoiceId,
 }
 
 impl ListPosition {
@@ -85,7 +177,7 @@ pub fn list_for_customer(
     limit: i64,
 ) -> QueryResult<Vec<Invoice>> {
     let mut rows = invoices::table
-        .filter(invoices::customer_id.eq(customer.get()))
+        .filter(invoices::customer_id.eq(customer))
         .order((invoices::issued_on.desc(), invoices::id.desc()))
         .select(Invoice::as_select())
         .limit(limit)
@@ -105,7 +197,7 @@ pub fn list_for_customer(
 /// How many invoices a customer has.
 pub fn count_for_customer(conn: &mut PgConnection, customer: CustomerId) -> QueryResult<i64> {
     invoices::table
-        .filter(invoices::customer_id.eq(customer.get()))
+        .filter(invoices::customer_id.eq(customer))
         .count()
         .get_result(conn)
 }
@@ -114,12 +206,12 @@ pub fn count_for_customer(conn: &mut PgConnection, customer: CustomerId) -> Quer
 pub fn totals_for_customer(
     conn: &mut PgConnection,
     customer: CustomerId,
-) -> QueryResult<Vec<(String, i128)>> {
+) -> QueryResult<Vec<(Currency, i128)>> {
     use diesel::sql_types::{Nullable, Text};
     // sum(bigint) is numeric in PostgreSQL, and may pass i64's range over enough invoices;
     // read it as text into an i128 rather than pull in a decimal type.
-    let rows: Vec<(String, Option<String>)> = invoices::table
-        .filter(invoices::customer_id.eq(customer.get()))
+    let rows: Vec<(Currency, Option<String>)> = invoices::table
+        .filter(invoices::customer_id.eq(customer))
         .group_by(invoices::currency)
         .order(invoices::currency.asc())
         .select((
@@ -139,20 +231,13 @@ pub fn totals_for_customer(
         .collect()
 }
 
-/// Deletes an invoice; returns it, so its receipt can be removed from storage.
-pub fn delete(conn: &mut PgConnection, id: InvoiceId) -> QueryResult<Invoice> {
-    diesel::delete(invoices::table.find(id.get()))
-        .returning(Invoice::as_returning())
-        .get_result(conn)
-}
-
 /// Changes to an invoice's fields; `None` leaves a column alone.
 #[derive(Debug, Clone, Default, PartialEq, AsChangeset)]
 #[diesel(table_name = invoices)]
 pub struct InvoiceChanges {
     pub number: Option<String>,
     pub amount_minor: Option<i64>,
-    pub currency: Option<String>,
+    pub currency: Option<Currency>,
     pub issued_on: Option<NaiveDate>,
     pub notes: Option<String>,
 }
@@ -170,16 +255,16 @@ pub struct ReceiptColumns<'a> {
 }
 
 /// The invoice with this id, locked until the transaction ends.
-pub fn find_for_update(conn: &mut PgConnection, id: InvoiceId) -> QueryResult<Invoice> {
+fn find_for_update(conn: &mut PgConnection, id: InvoiceId) -> QueryResult<Invoice> {
     invoices::table
-        .find(id.get())
+        .find(id)
         .select(Invoice::as_select())
         .for_update()
         .first(conn)
 }
 
 /// Applies `changes`; with none it returns the row as it is.
-pub fn update(
+fn update(
     conn: &mut PgConnection,
     id: InvoiceId,
     changes: &InvoiceChanges,
@@ -187,20 +272,8 @@ pub fn update(
     if *changes == InvoiceChanges::default() {
         return find(conn, id);
     }
-    diesel::update(invoices::table.find(id.get()))
+    diesel::update(invoices::table.find(id))
         .set(changes)
-        .returning(Invoice::as_returning())
-        .get_result(conn)
-}
-
-/// Points the invoice at a new receipt.
-pub fn replace_receipt(
-    conn: &mut PgConnection,
-    id: InvoiceId,
-    receipt: &ReceiptColumns<'_>,
-) -> QueryResult<Invoice> {
-    diesel::update(invoices::table.find(id.get()))
-        .set(receipt)
         .returning(Invoice::as_returning())
         .get_result(conn)
 }

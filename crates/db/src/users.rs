@@ -1,9 +1,12 @@
 //! Staff and admins.
 
 use chrono::{DateTime, Utc};
-use crm_domain::UserId;
+use crm_contract::AuditEvent;
+use crm_contract::activity::{AccountChanges, Change, PasswordReset};
+use crm_domain::{Role, UserId};
 use diesel::prelude::*;
 
+use crate::audit::{self, Trail};
 use crate::lower;
 use crate::schema::users;
 
@@ -11,20 +14,24 @@ use crate::schema::users;
 #[derive(Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
 }
 
 impl User {
-    /// The typed id.
-    pub fn user_id(&self) -> UserId {
-        UserId::new(self.id)
+    /// The event that records this account's creation.
+    fn created_event(&self) -> AuditEvent {
+        AuditEvent::UserCreated {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            role: self.role,
+        }
     }
 }
 
@@ -45,18 +52,32 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     pub name: &'a str,
     pub password_hash: &'a str,
-    pub role: &'a str,
+    pub role: Role,
 }
 
 /// Inserts a user; a duplicate email is a unique violation.
-pub fn insert(conn: &mut PgConnection, new: &NewUser<'_>) -> QueryResult<User> {
+fn insert(conn: &mut PgConnection, new: &NewUser<'_>) -> QueryResult<User> {
     diesel::insert_into(users::table)
         .values(new)
         .returning(User::as_returning())
         .get_result(conn)
 }
 
-/// Inserts the first user, only while there is none; `None` when one already exists.
+/// Creates an account, recording it on the account's history (`actor` is `None` from the
+/// command line); a duplicate email is a unique violation.
+pub fn create(
+    conn: &mut PgConnection,
+    actor: Option<UserId>,
+    new: &NewUser<'_>,
+) -> QueryResult<User> {
+    conn.transaction(|conn| {
+        let user = insert(conn, new)?;
+        audit::record(conn, actor, Trail::User(user.id), &user.created_event())?;
+        Ok(user)
+    })
+}
+
+/// Creates the first user (recorded as made by themselves), only while there is none; `None` when one already exists.
 ///
 /// A transaction-scoped advisory lock makes concurrent first-run requests take turns, so
 /// exactly one of them succeeds.
@@ -69,7 +90,14 @@ pub fn insert_first(conn: &mut PgConnection, new: &NewUser<'_>) -> QueryResult<O
         if any_exist(conn)? {
             return Ok(None);
         }
-        insert(conn, new).map(Some)
+        let user = insert(conn, new)?;
+        audit::record(
+            conn,
+            Some(user.id),
+            Trail::User(user.id),
+            &user.created_event(),
+        )?;
+        Ok(Some(user))
     })
 }
 
@@ -80,10 +108,7 @@ pub fn any_exist(conn: &mut PgConnection) -> QueryResult<bool> {
 
 /// The user with this id.
 pub fn find(conn: &mut PgConnection, id: UserId) -> QueryResult<User> {
-    users::table
-        .find(id.get())
-        .select(User::as_select())
-        .first(conn)
+    users::table.find(id).select(User::as_select()).first(conn)
 }
 
 /// The user with this email address, compared case-insensitively.
@@ -96,9 +121,9 @@ pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option
 }
 
 /// Up to `limit` users with ids above `after`, oldest first.
-pub fn list(conn: &mut PgConnection, after: Option<i64>, limit: i64) -> QueryResult<Vec<User>> {
+pub fn list(conn: &mut PgConnection, after: Option<UserId>, limit: i64) -> QueryResult<Vec<User>> {
     users::table
-        .filter(users::id.gt(after.unwrap_or(0)))
+        .filter(users::id.gt(after.unwrap_or(UserId::new(0))))
         .order(users::id.asc())
         .limit(limit)
         .select(User::as_select())
@@ -115,7 +140,7 @@ pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
 #[diesel(table_name = users)]
 pub struct UserChanges {
     pub name: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub password_hash: Option<String>,
     pub disabled_at: Option<Option<DateTime<Utc>>>,
 }
@@ -123,7 +148,7 @@ pub struct UserChanges {
 /// Applies `changes` and returns the user as they are now, provided at least one enabled admin
 /// remains; `Ok(None)` (and nothing changed) when none would. Concurrent changes take turns on
 /// a lock, so two admins can't demote each other at once.
-pub fn update_keeping_an_admin(
+fn update_keeping_an_admin(
     conn: &mut PgConnection,
     id: UserId,
     changes: &UserChanges,
@@ -136,13 +161,13 @@ pub fn update_keeping_an_admin(
         let user = if *changes == UserChanges::default() {
             find(conn, id)?
         } else {
-            diesel::update(users::table.find(id.get()))
+            diesel::update(users::table.find(id))
                 .set(changes)
                 .returning(User::as_returning())
                 .get_result(conn)?
         };
         let admins: i64 = users::table
-            .filter(users::role.eq("admin"))
+            .filter(users::role.eq(Role::Admin))
             .filter(users::disabled_at.is_null())
             .count()
             .get_result(conn)?;
@@ -158,10 +183,51 @@ pub fn update_keeping_an_admin(
     })
 }
 
-/// Sets a user's password hash.
-pub fn set_password_hash(conn: &mut PgConnection, id: UserId, hash: &str) -> QueryResult<()> {
-    diesel::update(users::table.find(id.get()))
-        .set(users::password_hash.eq(hash))
-        .execute(conn)
-        .map(|_| ())
+/// An admin's change to an account, recorded with what really changed (a password reset, never
+/// the password); `Ok(None)` and nothing changed when no enabled admin would remain.
+pub fn change(
+    conn: &mut PgConnection,
+    actor: UserId,
+    id: UserId,
+    changes: &UserChanges,
+) -> QueryResult<Option<User>> {
+    conn.transaction(|conn| {
+        let before = find(conn, id)?;
+        let Some(after) = update_keeping_an_admin(conn, id, changes)? else {
+            return Ok(None);
+        };
+        let diff = AccountChanges {
+            name: Change::between(before.name.clone(), after.name.clone()),
+            role: Change::between(before.role, after.role),
+            disabled: Change::between(before.disabled_at.is_some(), after.disabled_at.is_some()),
+            password: changes.password_hash.as_ref().map(|_| PasswordReset::Reset),
+        };
+        if !diff.is_empty() {
+            let event = AuditEvent::UserUpdated(diff);
+            audit::record(conn, Some(actor), Trail::User(id), &event)?;
+        }
+        Ok(Some(after))
+    })
+}
+
+/// A user's change of their own password: the new hash, every other session ended (all but
+/// `keep_session`, the one that asked), recorded on their history.
+pub fn change_own_password(
+    conn: &mut PgConnection,
+    id: UserId,
+    hash: &str,
+    keep_session: Option<&[u8]>,
+) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        diesel::update(users::table.find(id))
+            .set(users::password_hash.eq(hash))
+            .execute(conn)?;
+        crate::sessions::delete_others(conn, id, keep_session)?;
+        audit::record(
+            conn,
+            Some(id),
+            Trail::User(id),
+            &AuditEvent::PasswordChanged {},
+        )
+    })
 }

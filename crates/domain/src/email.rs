@@ -22,6 +22,8 @@ pub enum EmailError {
 /// comparisons for sign-in are case-insensitive in the database.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "diesel", derive(diesel::AsExpression, diesel::FromSqlRow))]
+#[cfg_attr(feature = "diesel", diesel(sql_type = diesel::sql_types::Text))]
 pub struct EmailAddress(String);
 
 const MAX_LEN: usize = 254;

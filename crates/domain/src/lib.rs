@@ -10,15 +10,19 @@
 //! metadata and the time-zone database; without it the browser gets lighter checks that give the
 //! same messages, and the server stays the authority.
 
+mod date;
 mod email;
 mod field_errors;
 mod ids;
 mod money;
 mod phone;
+#[cfg(feature = "diesel")]
+mod sql;
 mod text;
 mod timezone;
 mod user;
 
+pub use date::{IssueDate, IssueDateError};
 pub use email::{EmailAddress, EmailError};
 pub use field_errors::FieldErrors;
 pub use ids::{ApiTokenId, AuditEventId, CustomerId, InvoiceId, UserId};

@@ -175,6 +175,8 @@ const CURRENCIES: &[(&str, u8)] = &[
 /// An ISO 4217 currency code, upper case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(into = "String")]
+#[cfg_attr(feature = "diesel", derive(diesel::AsExpression, diesel::FromSqlRow))]
+#[cfg_attr(feature = "diesel", diesel(sql_type = diesel::sql_types::Text))]
 pub struct Currency {
     code: [u8; 3],
     minor_units: u8,

@@ -66,6 +66,8 @@ impl std::fmt::Display for Region {
 /// numbering plan metadata; without it (the browser) only its shape is checked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "diesel", derive(diesel::AsExpression, diesel::FromSqlRow))]
+#[cfg_attr(feature = "diesel", diesel(sql_type = diesel::sql_types::Text))]
 pub struct PhoneNumber(String);
 
 /// Shortest and longest digit counts a dialable number can have (E.164 allows 15).
@@ -85,6 +87,18 @@ impl PhoneNumber {
             return Err(PhoneError::Invalid);
         }
         parse_checked(input, default_region)
+    }
+
+    /// A number already in E.164 form (as stored): `+` and 6 to 15 digits, nothing else.
+    pub fn from_e164(e164: String) -> Result<Self, PhoneError> {
+        let digits = e164.strip_prefix('+').ok_or(PhoneError::Invalid)?;
+        if (MIN_DIGITS..=MAX_DIGITS).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            Ok(Self(e164))
+        } else {
+            Err(PhoneError::Invalid)
+        }
     }
 
     /// The E.164 form, `+` and digits.

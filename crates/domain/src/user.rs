@@ -64,6 +64,8 @@ pub struct RoleError;
 
 /// What a user may do: admins also manage users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "diesel", derive(diesel::AsExpression, diesel::FromSqlRow))]
+#[cfg_attr(feature = "diesel", diesel(sql_type = diesel::sql_types::Text))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Manages users as well as customers.

@@ -45,8 +45,8 @@ pub struct CurrentUser {
 impl CurrentUser {
     fn new(user: User, method: AuthMethod) -> Result<Self, ApiError> {
         Ok(Self {
-            id: user.user_id(),
-            role: Role::parse(&user.role).map_err(ApiError::internal)?,
+            id: user.id,
+            role: user.role,
             email: user.email,
             name: user.name,
             created_at: user.created_at,
@@ -120,18 +120,13 @@ async fn authenticate_token(state: &AppState, token: String) -> Result<CurrentUs
         .db(move |conn| {
             let found = crm_db::api_tokens::find_active(conn, &token_hash)?;
             if let Some((token, _)) = &found {
-                crm_db::api_tokens::touch(conn, ApiTokenId::new(token.id), Utc::now())?;
+                crm_db::api_tokens::touch(conn, token.id, Utc::now())?;
             }
             Ok(found)
         })
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    CurrentUser::new(
-        user,
-        AuthMethod::Token {
-            id: ApiTokenId::new(token.id),
-        },
-    )
+    CurrentUser::new(user, AuthMethod::Token { id: token.id })
 }
 
 async fn authenticate_session(

@@ -2,6 +2,7 @@
 
 pub mod cookies;
 mod current_user;
+pub mod login_limit;
 pub mod password;
 pub mod secrets;
 

@@ -1,77 +1,37 @@
-//! Sign-in, sign-out, and who am I.
+//! Sign-in, sign-out, own password, and who am I.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::{DateTime, Utc};
-use crm_db::audit::NewAuditEvent;
+use chrono::Utc;
+use crm_contract::auth::{LoginRequest, PasswordChange, SignedIn, UserResponse};
 use crm_db::users::User;
-use crm_domain::{FieldErrors, REQUIRED, Role};
-use diesel::Connection;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use utoipa::ToSchema;
+use crm_domain::{FieldErrors, REQUIRED};
 
-use crate::auth::{AuthMethod, CurrentUser, cookies, password, secrets};
-use crate::error::responses::{CsrfRejected, InvalidInput, Malformed, NotSignedIn, Unavailable};
-use crate::error::{ApiError, Problem};
+use crate::auth::{AuthMethod, CurrentUser, cookies, login_limit, password, secrets};
+use crate::error::ApiError;
+use crate::error::responses::{NotSignedIn, Unavailable, Write};
 use crate::extract::{JsonBody, client_ip};
 use crate::state::AppState;
 
-/// A signed-in user, as the API shows one.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserResponse {
-    #[schema(example = 1)]
-    pub id: i64,
-    #[schema(example = "ada@example.com")]
-    pub email: String,
-    #[schema(example = "Ada Lovelace")]
-    pub name: String,
-    /// `admin` or `staff`.
-    #[schema(value_type = String, example = "admin")]
-    pub role: Role,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<&CurrentUser> for UserResponse {
-    fn from(user: &CurrentUser) -> Self {
-        Self {
-            id: user.id.get(),
-            email: user.email.clone(),
-            name: user.name.clone(),
-            role: user.role,
-            created_at: user.created_at,
-        }
+/// A user as the API shows one.
+pub fn user_response(user: &User) -> UserResponse {
+    UserResponse {
+        id: user.id,
+        email: user.email.clone(),
+        name: user.name.clone(),
+        role: user.role,
+        created_at: user.created_at,
     }
 }
 
-impl TryFrom<&User> for UserResponse {
-    type Error = ApiError;
-    fn try_from(user: &User) -> Result<Self, ApiError> {
-        Ok(Self {
-            id: user.id,
-            email: user.email.clone(),
-            name: user.name.clone(),
-            role: Role::parse(&user.role).map_err(ApiError::internal)?,
-            created_at: user.created_at,
-        })
+/// The signed-in user as the API shows them.
+fn current_user_response(user: &CurrentUser) -> UserResponse {
+    UserResponse {
+        id: user.id,
+        email: user.email.clone(),
+        name: user.name.clone(),
+        role: user.role,
+        created_at: user.created_at,
     }
-}
-
-/// The answer to a successful sign-in: the user, and the CSRF token to send in
-/// `X-CSRF-Token` with unsafe requests (also set as the readable `crm_csrf` cookie).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SignedIn {
-    pub user: UserResponse,
-    #[schema(example = "q8o2pV1c7hJ2mX0aYb3Wz4nE5rT6uI7oP8aS9dF0gH1")]
-    pub csrf_token: String,
-}
-
-/// Email and password.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery"}))]
-pub struct LoginRequest {
-    pub email: String,
-    pub password: String,
 }
 
 /// Signs in with email and password; sets the session and CSRF cookies.
@@ -80,13 +40,14 @@ pub struct LoginRequest {
 /// `Retry-After` until the oldest failure leaves the 15-minute window.
 #[utoipa::path(
     tag = "auth",
+    operation_id = "login",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in; cookies `crm_session` and `crm_csrf` set", body = SignedIn),
-        (status = 400, response = Malformed),
-        (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
-        (status = 422, response = InvalidInput),
-        (status = 429, description = "Too many failed attempts", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = crate::error::responses::Malformed),
+        (status = 401, description = "Wrong email or password", body = crm_contract::Problem, content_type = "application/problem+json"),
+        (status = 422, response = crate::error::responses::InvalidInput),
+        (status = 429, description = "Too many failed attempts", body = crm_contract::Problem, content_type = "application/problem+json"),
         (status = 503, response = Unavailable),
     )
 )]
@@ -116,65 +77,19 @@ pub async fn login(
     let (check_email, check_ip) = (email.clone(), ip.clone());
     let user = state
         .db(move |conn| {
-            let now = Utc::now();
-            let since = now - limit.window;
-            let retry_after = |failures: Vec<DateTime<Utc>>, max: usize| {
-                // Sign-in opens again when enough failures have left the window.
-                (failures.len() >= max).then(|| {
-                    let index = failures.len().saturating_sub(max);
-                    failures.get(index).map_or(1, |at| {
-                        (*at + limit.window - now).num_seconds().max(1) as u64
-                    })
-                })
-            };
-            let by_account = retry_after(
-                crm_db::login_failures::for_email_since(conn, &check_email, since)?,
-                limit.per_account,
-            );
-            let by_client = retry_after(
-                crm_db::login_failures::for_client_since(conn, &check_ip, since)?,
-                limit.per_client,
-            );
-            if let Some(retry_after_secs) = by_account.max(by_client) {
-                return Err(ApiError::RateLimited { retry_after_secs });
-            }
+            login_limit::check(conn, limit, &check_email, &check_ip, Utc::now())?;
             Ok(crm_db::users::find_by_email(conn, &check_email)?)
         })
         .await?;
-
     let password_text = body.password;
-    let verified = web::block(move || match user {
-        Some(user)
-            if user.disabled_at.is_none()
-                && password::verify(&password_text, &user.password_hash) =>
-        {
-            Some(user)
-        }
-        Some(_) => None,
-        None => {
-            password::verify_against_nothing(&password_text);
-            None
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?;
-
+    let verified = web::block(move || password::verify_user(user, &password_text))
+        .await
+        .map_err(ApiError::internal)?;
     let Some(user) = verified else {
-        state
-            .db(move |conn| {
-                Ok(crm_db::login_failures::record(
-                    conn,
-                    &email,
-                    &ip,
-                    Utc::now(),
-                )?)
-            })
-            .await?;
+        login_limit::record_failure(&state, email, ip).await?;
         return Err(ApiError::BadCredentials);
     };
-    state
-        .db(move |conn| Ok(crm_db::login_failures::clear_for_email(conn, &email)?))
-        .await?;
+    login_limit::clear(&state, email).await?;
     start_session(&req, &state, &user, HttpResponse::Ok()).await
 }
 
@@ -199,7 +114,7 @@ pub async fn start_session(
             crm_db::sessions::insert(
                 conn,
                 &crm_db::sessions::NewSession {
-                    user_id,
+                    user_id: user_id.get(),
                     token_hash: &token_hash,
                     csrf_token_hash: &csrf_hash,
                     expires_at: Utc::now() + ttl,
@@ -214,7 +129,7 @@ pub async fn start_session(
         response.cookie(cookie);
     }
     Ok(response.json(SignedIn {
-        user: UserResponse::try_from(user)?,
+        user: user_response(user),
         csrf_token,
     }))
 }
@@ -224,9 +139,7 @@ pub async fn start_session(
     tag = "auth",
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, response = NotSignedIn),
-        (status = 403, response = CsrfRejected),
-        (status = 503, response = Unavailable),
+        crate::error::responses::ActOnSelf,
     ),
     security(("session" = []), ("bearer" = []))
 )]
@@ -249,17 +162,6 @@ pub async fn logout(
     Ok(response.finish())
 }
 
-/// A change of one's own password.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"current_password": "correct horse battery", "new_password": "a new long passphrase"}))]
-pub struct PasswordChange {
-    pub current_password: String,
-    /// At least 10 characters.
-    #[schema(min_length = 10, max_length = 256)]
-    pub new_password: String,
-}
-
 /// Changes the signed-in user's own password. Every other session of theirs ends (a session
 /// someone else may have opened with the old password); this one stays.
 #[utoipa::path(
@@ -267,11 +169,7 @@ pub struct PasswordChange {
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; other sessions ended"),
-        (status = 400, response = Malformed),
-        (status = 401, response = NotSignedIn),
-        (status = 403, response = CsrfRejected),
-        (status = 422, response = InvalidInput),
-        (status = 503, response = Unavailable),
+        Write,
     ),
     security(("session" = []), ("bearer" = []))
 )]
@@ -307,15 +205,12 @@ pub async fn change_password(
     };
     state
         .db(move |conn| {
-            conn.transaction(|conn| {
-                crm_db::users::set_password_hash(conn, id, &hash)?;
-                crm_db::sessions::delete_others(conn, id, keep.as_deref())?;
-                let event =
-                    NewAuditEvent::for_user(Some(id), id, "user.password_changed", json!({}));
-                crm_db::audit::record(conn, &event)?;
-                Ok::<_, diesel::result::Error>(())
-            })
-            .map_err(ApiError::from)
+            Ok(crm_db::users::change_own_password(
+                conn,
+                id,
+                &hash,
+                keep.as_deref(),
+            )?)
         })
         .await?;
     tracing::info!(user_id = id.get(), "password changed");
@@ -326,7 +221,7 @@ pub async fn change_password(
 #[utoipa::path(
     tag = "auth",
     responses(
-        (status = 200, body = UserResponse),
+        (status = 200, description = "The signed-in user", body = UserResponse),
         (status = 401, response = NotSignedIn),
         (status = 503, response = Unavailable),
     ),
@@ -334,5 +229,5 @@ pub async fn change_password(
 )]
 #[get("/auth/me")]
 pub async fn me(user: CurrentUser) -> web::Json<UserResponse> {
-    web::Json(UserResponse::from(&user))
+    web::Json(current_user_response(&user))
 }

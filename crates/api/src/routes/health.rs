@@ -3,49 +3,30 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, get, web};
-use serde::Serialize;
-use utoipa::ToSchema;
+use crm_contract::health::{Health, Readiness};
 
 use crate::state::AppState;
 
 /// How long a readiness check waits for each dependency.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Liveness answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
-    /// Always `ok` when the process answers.
-    #[schema(example = "ok")]
-    pub status: &'static str,
-}
-
-/// Readiness answer: each dependency's state.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Readiness {
-    /// `ok` when every dependency is reachable, else `unavailable`.
-    #[schema(example = "ok")]
-    pub status: &'static str,
-    /// PostgreSQL: `ok` or `unavailable`.
-    #[schema(example = "ok")]
-    pub postgres: &'static str,
-    /// Redis: `ok` or `unavailable`.
-    #[schema(example = "ok")]
-    pub redis: &'static str,
-    /// Receipt storage (the folder or the S3 bucket): `ok` or `unavailable`.
-    #[schema(example = "ok")]
-    pub receipts: &'static str,
-}
-
 /// The process is up.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "healthz",
+    responses((status = 200, description = "The process is up", body = Health))
+)]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok" })
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// PostgreSQL, Redis and receipt storage are reachable.
 #[utoipa::path(
     tag = "operations",
+    operation_id = "readyz",
     responses(
         (status = 200, description = "Ready", body = Readiness),
         (status = 503, description = "A dependency is down", body = Readiness),
@@ -60,7 +41,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     );
     let receipts = receipts.unwrap_or(false);
     let ready = postgres && redis && receipts;
-    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" }.to_owned();
     let body = Readiness {
         status: word(ready),
         postgres: word(postgres),

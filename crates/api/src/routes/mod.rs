@@ -1,4 +1,7 @@
 //! HTTP handlers, one module per resource. Each handler: extract -> parse -> query -> respond.
+//!
+//! Routes are registered once, here, through `utoipa-actix-web`: registering a handler also
+//! adds its `#[utoipa::path]` to the OpenAPI document, so the two cannot disagree.
 
 pub mod activity;
 pub mod auth;
@@ -11,47 +14,52 @@ pub mod tokens;
 pub mod users;
 pub mod web_app;
 
-use actix_web::web;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers every API route.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Registers every API route (and documents each in the OpenAPI document).
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
-        .configure(docs::configure)
-        .service(
-            web::scope("/api/v1")
-                .wrap(actix_web::middleware::from_fn(
-                    crate::idempotency::middleware,
-                ))
-                .service(docs::spec)
-                .service(setup::status)
-                .service(setup::create_first_admin)
-                .service(auth::login)
-                .service(auth::logout)
-                .service(auth::me)
-                .service(auth::change_password)
-                .service(tokens::list)
-                .service(tokens::create)
-                .service(tokens::revoke)
-                .service(users::list)
-                .service(users::create)
-                .service(users::update)
-                .service(users::activity)
-                .service(customers::list)
-                .service(customers::create)
-                .service(customers::get)
-                .service(customers::update)
-                .service(customers::archive)
-                .service(customers::restore)
-                .service(customers::activity)
-                .service(invoices::create)
-                .service(invoices::list)
-                .service(invoices::get)
-                .service(invoices::receipt)
-                // Before `update`, which takes JSON: this one answers multipart PATCHes.
-                .service(invoices::update_with_receipt)
-                .service(invoices::update)
-                .service(invoices::replace_receipt)
-                .service(invoices::remove),
-        );
+        .map(|cfg| cfg.configure(docs::configure));
+    cfg.service(
+        scope::scope("/api/v1")
+            .wrap(actix_web::middleware::from_fn(
+                crate::idempotency::middleware,
+            ))
+            // Not operations of the API: the document itself, and the multipart form of
+            // `invoices::update` (documented there), which must match before the JSON one.
+            .map(|scope| {
+                scope
+                    .service(docs::spec)
+                    .service(invoices::update_with_receipt)
+            })
+            .service(setup::status)
+            .service(setup::create_first_admin)
+            .service(auth::login)
+            .service(auth::logout)
+            .service(auth::me)
+            .service(auth::change_password)
+            .service(tokens::list)
+            .service(tokens::create)
+            .service(tokens::revoke)
+            .service(users::list)
+            .service(users::create)
+            .service(users::update)
+            .service(users::activity)
+            .service(customers::list)
+            .service(customers::create)
+            .service(customers::get)
+            .service(customers::update)
+            .service(customers::archive)
+            .service(customers::restore)
+            .service(customers::activity)
+            .service(invoices::create)
+            .service(invoices::list)
+            .service(invoices::get)
+            .service(invoices::receipt_pdf)
+            .service(invoices::update)
+            .service(invoices::replace_receipt)
+            .service(invoices::remove),
+    );
 }

@@ -1,0 +1,79 @@
+//! Sign-in, the signed-in user, first-run setup and one's own password.
+
+use chrono::{DateTime, Utc};
+use crm_domain::{Role, UserId};
+use serde::{Deserialize, Serialize};
+
+/// A signed-in user, as the API shows one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserResponse {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, example = 1))]
+    pub id: UserId,
+    #[cfg_attr(feature = "openapi", schema(example = "ada@example.com"))]
+    pub email: String,
+    #[cfg_attr(feature = "openapi", schema(example = "Ada Lovelace"))]
+    pub name: String,
+    /// `admin` or `staff`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "admin"))]
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The answer to a successful sign-in: the user, and the CSRF token to send in
+/// `X-CSRF-Token` with unsafe requests (also set as the readable `crm_csrf` cookie).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignedIn {
+    pub user: UserResponse,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "q8o2pV1c7hJ2mX0aYb3Wz4nE5rT6uI7oP8aS9dF0gH1")
+    )]
+    pub csrf_token: String,
+}
+
+/// Email and password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"email": "ada@example.com", "password": "correct horse battery"})))]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// A change of one's own password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"current_password": "correct horse battery", "new_password": "a new long passphrase"})))]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// At least 10 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
+    pub new_password: String,
+}
+
+/// Whether first-run setup is still needed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetupStatus {
+    /// `true` while no user exists.
+    pub needed: bool,
+}
+
+/// The first admin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "Ada Lovelace", "email": "ada@example.com", "password": "correct horse battery"})))]
+pub struct SetupRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(format = "email", max_length = 254))]
+    pub email: String,
+    /// At least 10 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
+    pub password: String,
+}

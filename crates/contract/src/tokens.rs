@@ -1,0 +1,55 @@
+//! Personal API tokens.
+
+use chrono::{DateTime, Utc};
+use crm_domain::ApiTokenId;
+use serde::{Deserialize, Serialize};
+
+/// A token as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenResponse {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, example = 3))]
+    pub id: ApiTokenId,
+    #[cfg_attr(feature = "openapi", schema(example = "Invoice import script"))]
+    pub name: String,
+    /// The secret's first characters, to tell tokens apart.
+    #[cfg_attr(feature = "openapi", schema(example = "crm_q8o2pV1c"))]
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    /// When the token was last used (to the minute); `null` if never.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A new token, with its secret: shown this once and never again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub token: TokenResponse,
+    /// The secret: send as `Authorization: Bearer <token>`.
+    #[serde(rename = "token")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "crm_q8o2pV1c7hJ2mX0aYb3Wz4nE5rT6uI7oP8aS9dF0gH1")
+    )]
+    pub secret: String,
+}
+
+/// The user's active tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenList {
+    pub items: Vec<TokenResponse>,
+}
+
+/// A token to create.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "Invoice import script"})))]
+pub struct CreateTokenRequest {
+    /// What the token is for.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    pub name: String,
+}
