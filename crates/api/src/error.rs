@@ -283,119 +283,62 @@ pub mod responses {
     #[response(content_type = "application/problem+json")]
     pub struct Unavailable(pub Problem);
 
-    /// The errors of reading one record: 401, 404, 503.
-    #[derive(Debug, IntoResponses)]
-    pub enum ReadOne {
-        #[response(status = 401)]
-        NotSignedIn(#[ref_response] NotSignedIn),
-        #[response(status = 404)]
-        NotFound(#[ref_response] NotFound),
-        #[response(status = 503)]
-        Unavailable(#[ref_response] Unavailable),
+    /// Declares a set of the responses above, each under its status, for `responses(...)`.
+    macro_rules! response_set {
+        ($(#[$doc:meta])* $name:ident { $($status:tt => $response:ident),* $(,)? }) => {
+            $(#[$doc])*
+            #[derive(Debug, IntoResponses)]
+            pub enum $name {
+                $(
+                    #[response(status = $status)]
+                    $response(#[ref_response] $response),
+                )*
+            }
+        };
     }
 
-    /// The errors of a list: 400 (an unreadable query string), 401, 422 (bad parameters), 503.
-    #[derive(Debug, IntoResponses)]
-    pub enum ReadList {
-        #[response(status = 400)]
-        Malformed(#[ref_response] Malformed),
-        #[response(status = 401)]
-        NotSignedIn(#[ref_response] NotSignedIn),
-        #[response(status = 422)]
-        InvalidInput(#[ref_response] InvalidInput),
-        #[response(status = 503)]
-        Unavailable(#[ref_response] Unavailable),
-    }
-
-    /// The errors of a list that belongs to one record: [`ReadList`]'s and 404.
-    #[derive(Debug, IntoResponses)]
-    pub enum ReadListOf {
-        #[response(status = 400)]
-        Malformed(#[ref_response] Malformed),
-        #[response(status = 401)]
-        NotSignedIn(#[ref_response] NotSignedIn),
-        #[response(status = 404)]
-        NotFound(#[ref_response] NotFound),
-        #[response(status = 422)]
-        InvalidInput(#[ref_response] InvalidInput),
-        #[response(status = 503)]
-        Unavailable(#[ref_response] Unavailable),
-    }
-
-    /// The errors of a JSON write: 400, 401, 403 (CSRF), 422, 503.
-    #[derive(Debug, IntoResponses)]
-    pub enum Write {
-        #[response(status = 400)]
-        Malformed(#[ref_response] Malformed),
-        #[response(status = 401)]
-        NotSignedIn(#[ref_response] NotSignedIn),
-        #[response(status = 403)]
-        CsrfRejected(#[ref_response] CsrfRejected),
-        #[response(status = 422)]
-        InvalidInput(#[ref_response] InvalidInput),
-        #[response(status = 503)]
-        Unavailable(#[ref_response] Unavailable),
-    }
-
-    /// The errors of a JSON write to one record: [`Write`]'s and 404.
-    #[derive(Debug, IntoResponses)]
-    pub enum WriteOne {
-        #[response(status = 400)]
-        Malformed(#[ref_response] Malformed),
-        #[response(status = 401)]
-        NotSignedIn(#[ref_response] NotSignedIn),
-        #[response(status = 403)]
-        CsrfRejected(#[ref_response] CsrfRejected),
-        #[response(status = 404)]
-        NotFound(#[ref_response] NotFound),
-        #[response(status = 422)]
-        InvalidInput(#[ref_response] InvalidInput),
-        #[response(status = 503)]
-        Unavailable(#[ref_response] Unavailable),
-    }
-
-    /// The errors of an action on one record without a body: 401, 403 (CSRF), 404, 503.
-    #[derive(Debug, IntoResponses)]
-    pub enum ActOnOne {
-        #[response(status = 401)]
-        NotSignedIn(#[ref_response] NotSignedIn),
-        #[response(status = 403)]
-        CsrfRejected(#[ref_response] CsrfRejected),
-        #[response(status = 404)]
-        NotFound(#[ref_response] NotFound),
-        #[response(status = 503)]
-        Unavailable(#[ref_response] Unavailable),
-    }
-
-    /// The errors of an action on one's own session: 401, 403 (CSRF), 503.
-    #[derive(Debug, IntoResponses)]
-    pub enum ActOnSelf {
-        #[response(status = 401)]
-        NotSignedIn(#[ref_response] NotSignedIn),
-        #[response(status = 403)]
-        CsrfRejected(#[ref_response] CsrfRejected),
-        #[response(status = 503)]
-        Unavailable(#[ref_response] Unavailable),
-    }
-
-    /// The errors of a receipt upload to one record: [`WriteOne`]'s, 413 and 415.
-    #[derive(Debug, IntoResponses)]
-    pub enum Upload {
-        #[response(status = 400)]
-        Malformed(#[ref_response] Malformed),
-        #[response(status = 401)]
-        NotSignedIn(#[ref_response] NotSignedIn),
-        #[response(status = 403)]
-        CsrfRejected(#[ref_response] CsrfRejected),
-        #[response(status = 404)]
-        NotFound(#[ref_response] NotFound),
-        #[response(status = 413)]
-        UploadTooLarge(#[ref_response] UploadTooLarge),
-        #[response(status = 415)]
-        NotMultipart(#[ref_response] NotMultipart),
-        #[response(status = 422)]
-        InvalidInput(#[ref_response] InvalidInput),
-        #[response(status = 503)]
-        Unavailable(#[ref_response] Unavailable),
-    }
+    response_set!(
+        /// The errors of reading one record: 401, 404, 503.
+        ReadOne { 401 => NotSignedIn, 404 => NotFound, 503 => Unavailable }
+    );
+    response_set!(
+        /// The errors of a list: 400 (an unreadable query string), 401, 422 (bad parameters), 503.
+        ReadList { 400 => Malformed, 401 => NotSignedIn, 422 => InvalidInput, 503 => Unavailable }
+    );
+    response_set!(
+        /// The errors of a list that belongs to one record: [`ReadList`]'s and 404.
+        ReadListOf {
+            400 => Malformed, 401 => NotSignedIn, 404 => NotFound, 422 => InvalidInput,
+            503 => Unavailable,
+        }
+    );
+    response_set!(
+        /// The errors of a JSON write: 400, 401, 403 (CSRF), 422, 503.
+        Write {
+            400 => Malformed, 401 => NotSignedIn, 403 => CsrfRejected, 422 => InvalidInput,
+            503 => Unavailable,
+        }
+    );
+    response_set!(
+        /// The errors of a JSON write to one record: [`Write`]'s and 404.
+        WriteOne {
+            400 => Malformed, 401 => NotSignedIn, 403 => CsrfRejected, 404 => NotFound,
+            422 => InvalidInput, 503 => Unavailable,
+        }
+    );
+    response_set!(
+        /// The errors of an action on one record without a body: 401, 403 (CSRF), 404, 503.
+        ActOnOne { 401 => NotSignedIn, 403 => CsrfRejected, 404 => NotFound, 503 => Unavailable }
+    );
+    response_set!(
+        /// The errors of an action on one's own session: 401, 403 (CSRF), 503.
+        ActOnSelf { 401 => NotSignedIn, 403 => CsrfRejected, 503 => Unavailable }
+    );
+    response_set!(
+        /// The errors of a receipt upload to one record: [`WriteOne`]'s, 413 and 415.
+        Upload {
+            400 => Malformed, 401 => NotSignedIn, 403 => CsrfRejected, 404 => NotFound,
+            413 => UploadTooLarge, 415 => NotMultipart, 422 => InvalidInput, 503 => Unavailable,
+        }
+    );
 }

@@ -185,14 +185,7 @@ pub async fn change_password(
         crm_domain::Password::parse(&body.new_password),
     );
     let id = user.id;
-    let stored = state
-        .db(move |conn| Ok(crm_db::users::find(conn, id)?.password_hash))
-        .await?;
-    let current = body.current_password.clone();
-    let matches = web::block(move || password::verify(&current, &stored))
-        .await
-        .map_err(ApiError::internal)?;
-    if !matches {
+    if !is_current_password(&state, &user, body.current_password).await? {
         errors.add("current_password", "This is not your current password.");
     }
     let (Some(new), true) = (new, errors.is_empty()) else {
@@ -215,6 +208,21 @@ pub async fn change_password(
         .await?;
     tracing::info!(user_id = id.get(), "password changed");
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Whether `password` is the signed-in user's own (checked off the async workers).
+async fn is_current_password(
+    state: &AppState,
+    user: &CurrentUser,
+    password: String,
+) -> Result<bool, ApiError> {
+    let id = user.id;
+    let stored = state
+        .db(move |conn| Ok(crm_db::users::find(conn, id)?.password_hash))
+        .await?;
+    web::block(move || password::verify(&password, &stored))
+        .await
+        .map_err(ApiError::internal)
 }
 
 /// The signed-in user.

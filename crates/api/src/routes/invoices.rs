@@ -73,14 +73,7 @@ pub async fn create(
     mut upload: ReceiptForm,
 ) -> Result<HttpResponse, ApiError> {
     let customer_id = id.into_inner();
-    let customer = state
-        .db(move |conn| Ok(crm_db::customers::find(conn, customer_id)?))
-        .await?;
-    if customer.archived_at.is_some() {
-        return Err(ApiError::Conflict(
-            "This customer is archived: restore it before adding invoices.".into(),
-        ));
-    }
+    active_customer(&state, customer_id).await?;
     let mut errors = std::mem::take(&mut upload.errors);
     let fields = invoice_fields(&upload, state.config.default_currency, &mut errors);
     let Some(stored) = receipt(&state, upload.receipt.take(), true, errors).await? else {
@@ -107,6 +100,19 @@ pub async fn create(
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, paths::invoice(invoice.id)))
         .json(response(invoice)))
+}
+
+/// The customer, unless missing (404) or archived (409: invoices go to active customers).
+async fn active_customer(state: &AppState, id: CustomerId) -> Result<(), ApiError> {
+    let customer = state
+        .db(move |conn| Ok(crm_db::customers::find(conn, id)?))
+        .await?;
+    match customer.archived_at {
+        Some(_) => Err(ApiError::Conflict(
+            "This customer is archived: restore it before adding invoices.".into(),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Converts the form's receipt (even when other fields are wrong, so every problem is reported
