@@ -4,7 +4,6 @@ mod api;
 mod components;
 mod pages;
 mod state;
-mod types;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
@@ -35,7 +34,7 @@ fn App() -> impl IntoView {
         }
     });
     leptos::task::spawn_local(async move {
-        if let Ok(user) = api::get::<types::User>("/auth/me").await {
+        if let Ok(user) = api::auth::me().await {
             session.user.set(Some(user));
         }
         session.checked.set(true);

@@ -1,14 +1,13 @@
 //! App-wide state shared through context: who is signed in, and the toasts.
 
+use crm_contract::auth::UserResponse;
 use leptos::prelude::*;
-
-use crate::types::User;
 
 /// The signed-in user; `None` shows the sign-in page in place of the current one, so after
 /// signing in the user is back where they were.
 #[derive(Debug, Clone, Copy)]
 pub struct Session {
-    pub user: RwSignal<Option<User>>,
+    pub user: RwSignal<Option<UserResponse>>,
     /// Whether the first `GET /auth/me` has answered.
     pub checked: RwSignal<bool>,
 }

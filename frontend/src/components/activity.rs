@@ -1,9 +1,10 @@
 //! An audit trail as a list: who did what, when. Customers' and accounts' trails alike.
 
+use crm_contract::activity::{AccountChanges, CustomerChanges};
+use crm_contract::{ActivityPage, AuditEvent};
 use leptos::prelude::*;
 
 use crate::pages::local_time;
-use crate::types::ActivityPage;
 
 /// The events of `page`, newest first, each said in words.
 #[component]
@@ -15,11 +16,11 @@ pub fn ActivityList(page: ActivityPage) -> impl IntoView {
         <ul class="list-group" id="activity">
             {page.items.into_iter().map(|event| {
                 let who = event.actor.map(|a| a.name).unwrap_or_else(|| "Someone".to_owned());
-                let what = describe(&event.action, &event.changes);
+                let what = describe(&event.event);
                 view! {
                     <li class="list-group-item">
                         <div>{format!("{who} {what}")}</div>
-                        <small class="text-muted">{local_time(&event.created_at)}</small>
+                        <small class="text-muted">{local_time(event.created_at)}</small>
                     </li>
                 }
             }).collect_view()}
@@ -28,95 +29,250 @@ pub fn ActivityList(page: ActivityPage) -> impl IntoView {
     .into_any()
 }
 
-/// "changed phone, email" and the like.
-fn describe(action: &str, changes: &serde_json::Value) -> String {
-    let text = |key: &str| {
-        changes
-            .get(key)
-            .and_then(|n| n.as_str())
-            .filter(|n| !n.is_empty())
-    };
-    let changed_fields = || {
-        let fields: Vec<String> = changes
-            .as_object()
-            .map(|map| map.keys().map(|k| k.replace('_', " ")).collect())
-            .unwrap_or_default();
-        format!("changed {}", fields.join(", "))
-    };
-    match action {
-        "customer.created" => "added the customer".to_owned(),
-        "customer.archived" => "archived the customer".to_owned(),
-        "customer.restored" => "restored the customer".to_owned(),
-        "invoice.created" | "invoice.updated" | "invoice.deleted" | "invoice.receipt_replaced" => {
-            let which =
-                text("number").map_or_else(|| "an invoice".to_owned(), |n| format!("invoice {n}"));
-            let verb = match action {
-                "invoice.created" => "added",
-                "invoice.updated" => "changed",
-                "invoice.deleted" => "deleted",
-                _ => "replaced the receipt of",
-            };
-            format!("{verb} {which}")
+/// "changed email, phone", "made it admin, reset its password" and the like.
+fn describe(event: &AuditEvent) -> String {
+    match event {
+        AuditEvent::CustomerCreated(_) => "added the customer".to_owned(),
+        AuditEvent::CustomerUpdated(changes) => changed_fields(customer_fields(changes)),
+        AuditEvent::CustomerArchived {} => "archived the customer".to_owned(),
+        AuditEvent::CustomerRestored {} => "restored the customer".to_owned(),
+        AuditEvent::InvoiceCreated { number, .. } => format!("added {}", invoice(number)),
+        AuditEvent::InvoiceUpdated { number, .. } => format!("changed {}", invoice(number)),
+        AuditEvent::InvoiceDeleted { number, .. } => format!("deleted {}", invoice(number)),
+        AuditEvent::InvoiceReceiptReplaced { .. } => {
+            "replaced the receipt of an invoice".to_owned()
         }
-        "customer.updated" => changed_fields(),
-        "user.created" => format!("created the account ({})", text("role").unwrap_or("staff")),
-        "user.updated" => {
-            let mut said = Vec::new();
-            if let Some(role) = changes.pointer("/role/to").and_then(|r| r.as_str()) {
-                said.push(format!("made it {role}"));
-            }
-            if let Some(name) = changes.pointer("/name/to").and_then(|n| n.as_str()) {
-                said.push(format!("renamed it {name}"));
-            }
-            match changes
-                .pointer("/disabled/to")
-                .and_then(serde_json::Value::as_bool)
-            {
-                Some(true) => said.push("disabled it".to_owned()),
-                Some(false) => said.push("enabled it".to_owned()),
-                None => {}
-            }
-            if changes.get("password").is_some() {
-                said.push("reset its password".to_owned());
-            }
-            if said.is_empty() {
-                changed_fields()
-            } else {
-                said.join(", ")
-            }
+        AuditEvent::UserCreated { role, .. } => format!("created the account ({})", role.as_str()),
+        AuditEvent::UserUpdated(changes) => account_changes(changes),
+        AuditEvent::PasswordChanged {} => "changed their password".to_owned(),
+        AuditEvent::TokenCreated { name, .. } if name.is_empty() => "made an API token".to_owned(),
+        AuditEvent::TokenCreated { name, .. } => {
+            format!("made the API token \u{201c}{name}\u{201d}")
         }
-        "user.password_changed" => "changed their password".to_owned(),
-        "token.created" => match text("name") {
-            Some(name) => format!("made the API token \u{201c}{name}\u{201d}"),
-            None => "made an API token".to_owned(),
-        },
-        "token.revoked" => "revoked an API token".to_owned(),
-        other => other.to_owned(),
+        AuditEvent::TokenRevoked { .. } => "revoked an API token".to_owned(),
+    }
+}
+
+/// "invoice 2026-1", or "an invoice" when it has no number.
+fn invoice(number: &str) -> String {
+    if number.is_empty() {
+        "an invoice".to_owned()
+    } else {
+        format!("invoice {number}")
+    }
+}
+
+/// The changed fields of a customer in alphabetical order, as the trail has always listed them
+/// (the order of the keys of the `changes` object when it was read as a JSON map).
+fn customer_fields(changes: &CustomerChanges) -> Vec<&'static str> {
+    let changed = changes.fields();
+    ALPHABETICAL
+        .into_iter()
+        .filter(|field| changed.contains(field))
+        .collect()
+}
+
+/// A customer's fields, sorted by name.
+const ALPHABETICAL: [&str; 8] = [
+    "email",
+    "name",
+    "notes",
+    "phone",
+    "sms_opt_out",
+    "timezone",
+    "whatsapp",
+    "whatsapp_opt_out",
+];
+
+/// "changed sms opt out, whatsapp".
+fn changed_fields(fields: Vec<&'static str>) -> String {
+    let fields: Vec<String> = fields.iter().map(|f| f.replace('_', " ")).collect();
+    format!("changed {}", fields.join(", "))
+}
+
+/// What an admin did to an account, in words.
+fn account_changes(changes: &AccountChanges) -> String {
+    let mut said = Vec::new();
+    if let Some(role) = &changes.role {
+        said.push(format!("made it {}", role.to.as_str()));
+    }
+    if let Some(name) = &changes.name {
+        said.push(format!("renamed it {}", name.to));
+    }
+    match changes.disabled.as_ref().map(|d| d.to) {
+        Some(true) => said.push("disabled it".to_owned()),
+        Some(false) => said.push("enabled it".to_owned()),
+        None => {}
+    }
+    if changes.password.is_some() {
+        said.push("reset its password".to_owned());
+    }
+    if said.is_empty() {
+        // Nothing recorded as changed.
+        changed_fields(Vec::new())
+    } else {
+        said.join(", ")
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use crm_contract::activity::{Change, CustomerFields, PasswordReset};
+    use crm_contract::{ApiTokenId, InvoiceId, Role};
 
     use super::*;
 
     #[test]
     fn account_changes_are_said_in_words() {
-        let changes = json!({"role": {"from": "staff", "to": "admin"}, "password": "reset"});
+        let promoted = AuditEvent::UserUpdated(AccountChanges {
+            role: Change::between(Role::Staff, Role::Admin),
+            password: Some(PasswordReset::Reset),
+            ..AccountChanges::default()
+        });
+        assert_eq!(describe(&promoted), "made it admin, reset its password");
+        let disabled = AuditEvent::UserUpdated(AccountChanges {
+            disabled: Change::between(false, true),
+            ..AccountChanges::default()
+        });
+        assert_eq!(describe(&disabled), "disabled it");
+        let enabled = AuditEvent::UserUpdated(AccountChanges {
+            disabled: Change::between(true, false),
+            ..AccountChanges::default()
+        });
+        assert_eq!(describe(&enabled), "enabled it");
+        let renamed = AuditEvent::UserUpdated(AccountChanges {
+            name: Change::between("Grace".to_owned(), "Grace Hopper".to_owned()),
+            ..AccountChanges::default()
+        });
+        assert_eq!(describe(&renamed), "renamed it Grace Hopper");
+        let created = AuditEvent::UserCreated {
+            name: "Grace Hopper".into(),
+            email: "grace@example.com".into(),
+            role: Role::Staff,
+        };
+        assert_eq!(describe(&created), "created the account (staff)");
         assert_eq!(
-            describe("user.updated", &changes),
-            "made it admin, reset its password"
+            describe(&AuditEvent::PasswordChanged {}),
+            "changed their password"
         );
-        let disabled = json!({"disabled": {"from": false, "to": true}});
-        assert_eq!(describe("user.updated", &disabled), "disabled it");
+    }
+
+    #[test]
+    fn tokens_are_said_with_their_names() {
+        let made = AuditEvent::TokenCreated {
+            token_id: ApiTokenId::new(3),
+            name: "backup".into(),
+        };
+        assert_eq!(describe(&made), "made the API token \u{201c}backup\u{201d}");
+        let revoked = AuditEvent::TokenRevoked {
+            token_id: ApiTokenId::new(3),
+        };
+        assert_eq!(describe(&revoked), "revoked an API token");
+    }
+
+    #[test]
+    fn customer_changes_list_their_fields_alphabetically() {
+        let changes = CustomerChanges {
+            phone: Change::between(None, Some("+14155552671".to_owned())),
+            sms_opt_out: Change::between(false, true),
+            ..CustomerChanges::default()
+        };
         assert_eq!(
-            describe("token.created", &json!({"token_id": 3, "name": "backup"})),
-            "made the API token \u{201c}backup\u{201d}"
-        );
-        assert_eq!(
-            describe("customer.updated", &json!({"phone": {}, "sms_opt_out": {}})),
+            describe(&AuditEvent::CustomerUpdated(changes)),
             "changed phone, sms opt out"
         );
+        let changes = CustomerChanges {
+            phone: Change::between(None, Some("+14155552671".to_owned())),
+            email: Change::between(None, Some("ada@example.com".to_owned())),
+            notes: Change::between(String::new(), "Prefers mornings.".to_owned()),
+            whatsapp_opt_out: Change::between(false, true),
+            ..CustomerChanges::default()
+        };
+        assert_eq!(
+            describe(&AuditEvent::CustomerUpdated(changes)),
+            "changed email, notes, phone, whatsapp opt out"
+        );
+        let added = AuditEvent::CustomerCreated(CustomerFields {
+            name: "Ada Lovelace".into(),
+            email: None,
+            phone: None,
+            whatsapp: None,
+            timezone: "UTC".into(),
+            notes: String::new(),
+            sms_opt_out: false,
+            whatsapp_opt_out: false,
+        });
+        assert_eq!(describe(&added), "added the customer");
+        assert_eq!(
+            describe(&AuditEvent::CustomerArchived {}),
+            "archived the customer"
+        );
+        assert_eq!(
+            describe(&AuditEvent::CustomerRestored {}),
+            "restored the customer"
+        );
+    }
+
+    #[test]
+    fn invoices_are_named_by_number_when_they_have_one() {
+        let id = InvoiceId::new(7);
+        let added = AuditEvent::InvoiceCreated {
+            invoice_id: id,
+            number: "2026-1".into(),
+            amount: "1234.50".into(),
+            currency: "EUR".into(),
+        };
+        assert_eq!(describe(&added), "added invoice 2026-1");
+        let unnumbered = AuditEvent::InvoiceCreated {
+            invoice_id: id,
+            number: String::new(),
+            amount: "1234.50".into(),
+            currency: "EUR".into(),
+        };
+        assert_eq!(describe(&unnumbered), "added an invoice");
+        let changed = AuditEvent::InvoiceUpdated {
+            invoice_id: id,
+            number: "2026-0042".into(),
+        };
+        assert_eq!(describe(&changed), "changed invoice 2026-0042");
+        let replaced = AuditEvent::InvoiceReceiptReplaced {
+            invoice_id: id,
+            original_name: "rgb.png".into(),
+        };
+        assert_eq!(describe(&replaced), "replaced the receipt of an invoice");
+        let deleted = AuditEvent::InvoiceDeleted {
+            invoice_id: id,
+            number: "2026-0042".into(),
+        };
+        assert_eq!(describe(&deleted), "deleted invoice 2026-0042");
+    }
+
+    #[test]
+    fn the_alphabetical_order_names_every_customer_field() {
+        let mut sorted = ALPHABETICAL;
+        sorted.sort_unstable();
+        assert_eq!(sorted, ALPHABETICAL);
+        let every = CustomerChanges {
+            name: Change::between("A".to_owned(), "B".to_owned()),
+            email: Change::between(None, Some("a@b.co".to_owned())),
+            phone: Change::between(None, Some("+14155552671".to_owned())),
+            whatsapp: Change::between(None, Some("+14155552671".to_owned())),
+            timezone: Change::between("UTC".to_owned(), "Europe/Paris".to_owned()),
+            notes: Change::between(String::new(), "x".to_owned()),
+            sms_opt_out: Change::between(false, true),
+            whatsapp_opt_out: Change::between(false, true),
+        };
+        assert_eq!(customer_fields(&every), ALPHABETICAL);
+    }
+
+    /// The same words as before the events were typed, read from the JSON the server sends.
+    #[test]
+    fn events_read_from_the_wire_are_said_as_before() -> Result<(), serde_json::Error> {
+        let event: AuditEvent = serde_json::from_value(serde_json::json!({
+            "action": "customer.updated",
+            "changes": {"whatsapp": {"from": null, "to": "+14155552671"}, "email": {"from": "a@b.co", "to": null}}
+        }))?;
+        assert_eq!(describe(&event), "changed email, whatsapp");
+        Ok(())
     }
 }

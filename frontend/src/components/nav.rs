@@ -12,7 +12,7 @@ pub fn Nav() -> impl IntoView {
     let session = use_session();
     let toasts = use_toasts();
     let sign_out = Action::new_local(move |_: &()| async move {
-        match api::post_empty("/auth/logout").await {
+        match api::auth::logout().await {
             Ok(()) | Err(api::ApiError::Unauthorized) => {
                 session.user.set(None);
                 toasts.success("You are signed out.");

@@ -1,16 +1,17 @@
 //! One customer: their data, edit, archive/restore, and the activity trail.
 
+use crm_contract::customers::CustomerResponse;
+use crm_contract::{ActivityPage, CustomerId};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use crate::api;
+use crate::api::{self, Paging};
 use crate::components::activity::ActivityList;
 use crate::pages::customer_form::CustomerFormModal;
 use crate::pages::invoices::InvoicesSection;
 use crate::pages::local_time;
 use crate::state::use_toasts;
-use crate::types::{ActivityPage, Customer};
 
 /// Activity events fetched at a time.
 const ACTIVITY_PAGE: u32 = 25;
@@ -22,15 +23,15 @@ pub fn CustomerDetailPage() -> impl IntoView {
     let id = move || {
         params.with(|p| {
             p.get("id")
-                .and_then(|id| id.parse::<i64>().ok())
-                .unwrap_or(0)
+                .and_then(|id| id.parse::<CustomerId>().ok())
+                .unwrap_or(CustomerId::new(0))
         })
     };
     let reload = RwSignal::new(0u32);
     let customer = LocalResource::new(move || {
         let id = id();
         reload.track();
-        async move { api::get::<Customer>(&format!("/customers/{id}")).await }
+        async move { api::customers::get(id).await }
     });
     // Invoice changes show in the activity trail without reloading the customer.
     let activity_changed = RwSignal::new(0u32);
@@ -42,19 +43,12 @@ pub fn CustomerDetailPage() -> impl IntoView {
         reload.track();
         activity_changed.track();
         older.set(None);
-        async move {
-            api::get::<ActivityPage>(&format!("/customers/{id}/activity?limit={ACTIVITY_PAGE}"))
-                .await
-        }
+        async move { api::customers::activity(id, &Paging::first(ACTIVITY_PAGE)).await }
     });
     let show_older = Action::new_local(move |cursor: &String| {
-        let path = format!(
-            "/customers/{}/activity?limit={ACTIVITY_PAGE}&cursor={}",
-            id(),
-            js_sys::encode_uri_component(cursor)
-        );
+        let (id, paging) = (id(), Paging::after(ACTIVITY_PAGE, cursor.clone()));
         async move {
-            match api::get::<ActivityPage>(&path).await {
+            match api::customers::activity(id, &paging).await {
                 Ok(page) => older.update(|pages| match pages {
                     Some(pages) => {
                         pages.items.extend(page.items);
@@ -108,18 +102,18 @@ pub fn CustomerDetailPage() -> impl IntoView {
 }
 
 #[component]
-fn CustomerCard(customer: Customer, reload: RwSignal<u32>) -> impl IntoView {
+fn CustomerCard(customer: CustomerResponse, reload: RwSignal<u32>) -> impl IntoView {
     let toasts = use_toasts();
     let editing = RwSignal::new(false);
     let id = customer.id;
     let archived = customer.archived_at.is_some();
     let toggle = Action::new_local(move |_: &()| async move {
-        let (path, done) = if archived {
-            (format!("/customers/{id}/restore"), "restored")
+        let (result, done) = if archived {
+            (api::customers::restore(id).await, "restored")
         } else {
-            (format!("/customers/{id}/archive"), "archived")
+            (api::customers::archive(id).await, "archived")
         };
-        match api::post::<_, Customer>(&path, &serde_json::json!({})).await {
+        match result {
             Ok(c) => {
                 toasts.success(format!("{} {done}.", c.name));
                 reload.update(|n| *n += 1);
@@ -128,7 +122,7 @@ fn CustomerCard(customer: Customer, reload: RwSignal<u32>) -> impl IntoView {
         }
     });
     let pending = toggle.pending();
-    let on_saved = Callback::new(move |_: Customer| {
+    let on_saved = Callback::new(move |_: CustomerResponse| {
         editing.set(false);
         reload.update(|n| *n += 1);
     });
@@ -166,7 +160,7 @@ fn CustomerCard(customer: Customer, reload: RwSignal<u32>) -> impl IntoView {
             {row("Time zone", Some(customer.timezone.clone()))}
             {row("Opted out of", Some(opt_outs))}
             {row("Notes", Some(customer.notes.clone()))}
-            {row("Added", Some(local_time(&customer.created_at)))}
+            {row("Added", Some(local_time(customer.created_at)))}
         </dl>
         <Show when=move || editing.get()>
             <CustomerFormModal existing=Some(stored.get_value())

@@ -1,5 +1,6 @@
 //! The add/edit customer form, in a modal.
 
+use crm_contract::customers::{CreateCustomerRequest, CustomerResponse, UpdateCustomerRequest};
 use crm_domain::{CustomerName, EmailAddress, FieldErrors, Notes, PhoneNumber, Region, TimeZone};
 use leptos::prelude::*;
 
@@ -9,35 +10,21 @@ use crate::components::field::{
 };
 use crate::components::modal::Modal;
 use crate::state::use_toasts;
-use crate::types::{Customer, CustomerInput};
 
 /// Adds a customer (`existing` is `None`) or edits one; `on_saved` gets the stored customer.
 #[component]
 pub fn CustomerFormModal(
-    existing: Option<Customer>,
+    existing: Option<CustomerResponse>,
     on_close: Callback<()>,
-    on_saved: Callback<Customer>,
+    on_saved: Callback<CustomerResponse>,
 ) -> impl IntoView {
     let toasts = use_toasts();
     let editing = existing.as_ref().map(|c| c.id);
-    let start = existing.unwrap_or_else(|| Customer {
-        id: 0,
-        name: String::new(),
-        email: None,
-        phone: None,
-        whatsapp: None,
-        timezone: browser_time_zone(),
-        notes: String::new(),
-        sms_opt_out: false,
-        whatsapp_opt_out: false,
-        created_at: String::new(),
-        updated_at: String::new(),
-        archived_at: None,
-    });
+    let start = existing.map_or_else(CustomerInput::new, CustomerInput::of);
     let name = RwSignal::new(start.name);
-    let email = RwSignal::new(start.email.unwrap_or_default());
-    let phone = RwSignal::new(start.phone.unwrap_or_default());
-    let whatsapp = RwSignal::new(start.whatsapp.unwrap_or_default());
+    let email = RwSignal::new(start.email);
+    let phone = RwSignal::new(start.phone);
+    let whatsapp = RwSignal::new(start.whatsapp);
     let timezone = RwSignal::new(start.timezone);
     let notes = RwSignal::new(start.notes);
     let sms_opt_out = RwSignal::new(start.sms_opt_out);
@@ -55,12 +42,12 @@ pub fn CustomerFormModal(
         sms_opt_out: sms_opt_out.get_untracked(),
         whatsapp_opt_out: whatsapp_opt_out.get_untracked(),
     };
-    let save = Action::new_local(move |body: &CustomerInput| {
-        let body = body.clone();
+    let save = Action::new_local(move |input: &CustomerInput| {
+        let input = input.clone();
         async move {
             let result = match editing {
-                Some(id) => api::patch::<_, Customer>(&format!("/customers/{id}"), &body).await,
-                None => api::post::<_, Customer>("/customers", &body).await,
+                Some(id) => api::customers::update(id, &input.into_update()).await,
+                None => api::customers::create(&input.into_create()).await,
             };
             match result {
                 Ok(customer) => {
@@ -123,6 +110,82 @@ pub fn CustomerFormModal(
     }
 }
 
+/// What the form holds: text as typed (an empty field is an empty string).
+#[derive(Debug, Clone, PartialEq)]
+struct CustomerInput {
+    name: String,
+    email: String,
+    phone: String,
+    whatsapp: String,
+    timezone: String,
+    notes: String,
+    sms_opt_out: bool,
+    whatsapp_opt_out: bool,
+}
+
+impl CustomerInput {
+    /// An empty form, in the browser's own time zone.
+    fn new() -> Self {
+        Self {
+            name: String::new(),
+            email: String::new(),
+            phone: String::new(),
+            whatsapp: String::new(),
+            timezone: browser_time_zone(),
+            notes: String::new(),
+            sms_opt_out: false,
+            whatsapp_opt_out: false,
+        }
+    }
+
+    /// The form filled in with `customer`.
+    fn of(customer: CustomerResponse) -> Self {
+        Self {
+            name: customer.name,
+            email: customer.email.unwrap_or_default(),
+            phone: customer.phone.unwrap_or_default(),
+            whatsapp: customer.whatsapp.unwrap_or_default(),
+            timezone: customer.timezone,
+            notes: customer.notes,
+            sms_opt_out: customer.sms_opt_out,
+            whatsapp_opt_out: customer.whatsapp_opt_out,
+        }
+    }
+
+    /// A new customer: empty fields are left out.
+    fn into_create(self) -> CreateCustomerRequest {
+        CreateCustomerRequest {
+            name: self.name,
+            email: filled(self.email),
+            phone: filled(self.phone),
+            whatsapp: filled(self.whatsapp),
+            timezone: Some(self.timezone),
+            notes: filled(self.notes),
+            sms_opt_out: self.sms_opt_out,
+            whatsapp_opt_out: self.whatsapp_opt_out,
+        }
+    }
+
+    /// Every field of the form, as on the screen: an emptied field is cleared (`null`).
+    fn into_update(self) -> UpdateCustomerRequest {
+        UpdateCustomerRequest {
+            name: Some(Some(self.name)),
+            email: Some(filled(self.email)),
+            phone: Some(filled(self.phone)),
+            whatsapp: Some(filled(self.whatsapp)),
+            timezone: Some(Some(self.timezone)),
+            notes: Some(filled(self.notes)),
+            sms_opt_out: Some(self.sms_opt_out),
+            whatsapp_opt_out: Some(self.whatsapp_opt_out),
+        }
+    }
+}
+
+/// `None` for a field left empty (or only spaces, which the server reads as empty too).
+fn filled(text: String) -> Option<String> {
+    (!text.trim().is_empty()).then_some(text)
+}
+
 /// The same rules as the server, before anything is sent.
 fn validate(input: &CustomerInput) -> FieldErrors {
     let mut errors = FieldErrors::new();
@@ -150,4 +213,47 @@ fn browser_time_zone() -> String {
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_else(|| "UTC".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> CustomerInput {
+        CustomerInput {
+            name: "Ada Lovelace".into(),
+            email: String::new(),
+            phone: "+14155552671".into(),
+            whatsapp: "  ".into(),
+            timezone: "Europe/London".into(),
+            notes: String::new(),
+            sms_opt_out: true,
+            whatsapp_opt_out: false,
+        }
+    }
+
+    #[test]
+    fn a_new_customer_leaves_empty_fields_out() -> Result<(), serde_json::Error> {
+        assert_eq!(
+            serde_json::to_value(input().into_create())?,
+            serde_json::json!({
+                "name": "Ada Lovelace", "phone": "+14155552671", "timezone": "Europe/London",
+                "sms_opt_out": true, "whatsapp_opt_out": false
+            })
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn an_edit_sends_every_field_and_null_for_emptied_ones() -> Result<(), serde_json::Error> {
+        assert_eq!(
+            serde_json::to_value(input().into_update())?,
+            serde_json::json!({
+                "name": "Ada Lovelace", "email": null, "phone": "+14155552671", "whatsapp": null,
+                "timezone": "Europe/London", "notes": null,
+                "sms_opt_out": true, "whatsapp_opt_out": false
+            })
+        );
+        Ok(())
+    }
 }

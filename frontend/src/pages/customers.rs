@@ -1,13 +1,14 @@
 //! The customers page: search as you type, archived filter, pages, and "Add customer".
 
+use crm_contract::customers::{ArchivedFilter, CustomerPage, CustomerResponse};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
-use crate::api;
+use crate::api::customers::CustomerQuery;
+use crate::api::{self, Paging};
 use crate::pages::customer_form::CustomerFormModal;
 use crate::state::use_toasts;
-use crate::types::{Customer, CustomerPage};
 
 /// How long typing must pause before the list is searched.
 const SEARCH_DEBOUNCE_MS: u64 = 300;
@@ -20,7 +21,7 @@ pub fn CustomersPage() -> impl IntoView {
     let navigate = use_navigate();
     let typed = RwSignal::new(String::new());
     let search = RwSignal::new(String::new());
-    let archived = RwSignal::new("false".to_owned());
+    let archived = RwSignal::new(ArchivedFilter::False);
     // Cursors of the pages before the current one, and the current one's.
     let previous = RwSignal::new(Vec::<Option<String>>::new());
     let cursor = RwSignal::new(None::<String>);
@@ -29,9 +30,16 @@ pub fn CustomersPage() -> impl IntoView {
     let debounce = StoredValue::new(None::<TimeoutHandle>);
 
     let page = LocalResource::new(move || {
-        let path = list_path(&search.get(), &archived.get(), cursor.get().as_deref());
+        let query = CustomerQuery {
+            search: search.get(),
+            archived: archived.get(),
+            paging: Paging {
+                limit: PAGE_SIZE,
+                cursor: cursor.get(),
+            },
+        };
         reload.track();
-        async move { api::get::<CustomerPage>(&path).await }
+        async move { api::customers::list(&query).await }
     });
     Effect::new(move |_| {
         if let Some(Err(error)) = page.get() {
@@ -58,7 +66,7 @@ pub fn CustomersPage() -> impl IntoView {
         .ok();
         debounce.set_value(handle);
     };
-    let on_saved = Callback::new(move |customer: Customer| {
+    let on_saved = Callback::new(move |customer: CustomerResponse| {
         adding.set(false);
         reload.update(|n| *n += 1);
         navigate(&format!("/customers/{}", customer.id), Default::default());
@@ -79,7 +87,7 @@ pub fn CustomersPage() -> impl IntoView {
             <div class="col-sm-4">
                 <label for="archived-filter" class="visually-hidden">"Which customers"</label>
                 <select id="archived-filter" class="form-select"
-                    on:change=move |ev| { restart(); archived.set(event_target_value(&ev)); }>
+                    on:change=move |ev| { restart(); archived.set(archived_filter(&event_target_value(&ev))); }>
                     <option value="false" selected>"Active customers"</option>
                     <option value="true">"Archived customers"</option>
                     <option value="all">"All customers"</option>
@@ -162,16 +170,11 @@ fn CustomerTable(page: CustomerPage) -> impl IntoView {
     .into_any()
 }
 
-fn list_path(search: &str, archived: &str, cursor: Option<&str>) -> String {
-    let mut path = format!(
-        "/customers?limit={PAGE_SIZE}&archived={}",
-        api::query_value(archived)
-    );
-    if !search.is_empty() {
-        path.push_str(&format!("&q={}", api::query_value(search)));
+/// The filter of the "Which customers" choice.
+fn archived_filter(value: &str) -> ArchivedFilter {
+    match value {
+        "true" => ArchivedFilter::True,
+        "all" => ArchivedFilter::All,
+        _ => ArchivedFilter::False,
     }
-    if let Some(cursor) = cursor {
-        path.push_str(&format!("&cursor={}", api::query_value(cursor)));
-    }
-    path
 }

@@ -1,16 +1,18 @@
 //! A customer's invoices: list with totals, add with a receipt (upload progress), preview,
 //! download, delete.
 
+use crm_contract::invoices::{InvoiceResponse, form as field};
+use crm_contract::{CustomerId, InvoiceId};
 use crm_domain::{FieldErrors, Notes, REQUIRED};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 
-use crate::api::{self, ApiError};
+use crate::api::invoices::IdempotencyKey;
+use crate::api::{self, ApiError, Paging};
 use crate::components::field::{FormAlert, TextField, passes_checks, show_save_error};
 use crate::components::modal::Modal;
 use crate::state::use_toasts;
-use crate::types::{Invoice, InvoicePage};
 
 /// Invoices fetched per page.
 const PAGE_SIZE: u32 = 25;
@@ -18,28 +20,27 @@ const PAGE_SIZE: u32 = 25;
 /// Pages after the first, fetched with "Show more": their invoices, and the cursor of the next.
 #[derive(Debug, Clone, Default)]
 struct LaterPages {
-    items: Vec<Invoice>,
+    items: Vec<InvoiceResponse>,
     next_cursor: Option<String>,
 }
 
 /// The invoices section of a customer's page. `changed` is bumped after every change, so that
 /// the page can refresh what depends on invoices (the activity trail).
 #[component]
-pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) -> impl IntoView {
+pub fn InvoicesSection(
+    customer_id: CustomerId,
+    archived: bool,
+    changed: Callback<()>,
+) -> impl IntoView {
     let toasts = use_toasts();
     let reload = RwSignal::new(0u32);
     let later = RwSignal::new(None::<LaterPages>);
     let adding = RwSignal::new(false);
-    let editing = RwSignal::new(None::<Invoice>);
-    let previewing = RwSignal::new(None::<Invoice>);
+    let editing = RwSignal::new(None::<InvoiceResponse>);
+    let previewing = RwSignal::new(None::<InvoiceResponse>);
     let invoices = LocalResource::new(move || {
         reload.track();
-        async move {
-            api::get::<InvoicePage>(&format!(
-                "/customers/{customer_id}/invoices?limit={PAGE_SIZE}"
-            ))
-            .await
-        }
+        async move { api::invoices::list(customer_id, &Paging::first(PAGE_SIZE)).await }
     });
     // Back to the first page, fresh, after a change.
     let refresh = move || {
@@ -52,28 +53,25 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
         None => invoices
             .get()
             .and_then(|page| page.ok())
-            .and_then(|page| page.next_cursor),
+            .and_then(|invoices| invoices.page.next_cursor),
     };
     let show_more = Action::new_local(move |cursor: &String| {
-        let path = format!(
-            "/customers/{customer_id}/invoices?limit={PAGE_SIZE}&cursor={}",
-            js_sys::encode_uri_component(cursor)
-        );
+        let paging = Paging::after(PAGE_SIZE, cursor.clone());
         async move {
-            match api::get::<InvoicePage>(&path).await {
-                Ok(page) => later.update(|pages| {
+            match api::invoices::list(customer_id, &paging).await {
+                Ok(invoices) => later.update(|pages| {
                     let pages = pages.get_or_insert_with(LaterPages::default);
-                    pages.items.extend(page.items);
-                    pages.next_cursor = page.next_cursor;
+                    pages.items.extend(invoices.page.items);
+                    pages.next_cursor = invoices.page.next_cursor;
                 }),
                 Err(error) => toasts.error(error.message()),
             }
         }
     });
-    let remove = Action::new_local(move |invoice: &Invoice| {
-        let invoice = invoice.clone();
+    let remove = Action::new_local(move |id: &InvoiceId| {
+        let id = *id;
         async move {
-            match api::delete(&format!("/invoices/{}", invoice.id)).await {
+            match api::invoices::remove(id).await {
                 Ok(()) => {
                     toasts.success("Invoice deleted, with its receipt.");
                     refresh();
@@ -91,9 +89,9 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
             </div>
             <Transition fallback=|| view! { <p class="text-muted">"Loading…"</p> }>
                 {move || invoices.get().map(|result| match result {
-                    Ok(list) if list.items.is_empty() => view! { <p class="text-muted">"No invoices yet."</p> }.into_any(),
+                    Ok(list) if list.page.items.is_empty() => view! { <p class="text-muted">"No invoices yet."</p> }.into_any(),
                     Ok(list) => {
-                        let mut items = list.items;
+                        let mut items = list.page.items;
                         if let Some(pages) = later.get() {
                             items.extend(pages.items);
                         }
@@ -107,10 +105,10 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
                                 </tr></thead>
                                 <tbody>
                                     {items.into_iter().map(|invoice| {
-                                        let (for_preview, for_edit, for_delete) = (invoice.clone(), invoice.clone(), invoice.clone());
+                                        let (for_preview, for_edit, for_delete) = (invoice.clone(), invoice.clone(), invoice.id);
                                         view! {
                                             <tr>
-                                                <td>{invoice.issued_on.clone()}</td>
+                                                <td>{invoice.issued_on.to_string()}</td>
                                                 <td>{invoice.number.clone()}</td>
                                                 <td class="text-end">{format!("{} {}", invoice.amount, invoice.currency)}</td>
                                                 <td>
@@ -123,7 +121,7 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
                                                         on:click=move |_| editing.set(Some(for_edit.clone()))>"Edit"</button>
                                                     <button type="button" class="btn btn-sm btn-outline-danger" on:click=move |_| {
                                                         if confirm("Delete this invoice and its receipt?") {
-                                                            remove.dispatch(for_delete.clone());
+                                                            remove.dispatch(for_delete);
                                                         }
                                                     }>"Delete"</button>
                                                 </td>
@@ -135,7 +133,7 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
                         </div>
                         <div class="d-flex flex-wrap align-items-center gap-2">
                             <p class="small text-muted me-auto mb-0" id="invoice-totals">
-                                {format!("{shown} of {} shown. Totals: ", list.total)}
+                                {format!("{shown} of {} shown. Totals: ", list.page.total)}
                                 {list.totals.iter().map(|t| format!("{} {}", t.amount, t.currency)).collect::<Vec<_>>().join(" · ")}
                             </p>
                             {move || next_cursor().map(|cursor| view! {
@@ -173,27 +171,27 @@ pub fn InvoicesSection(customer_id: i64, archived: bool, changed: Callback<()>) 
 /// optional and replaces the old): fields, the file, and a progress bar while it uploads.
 #[component]
 fn InvoiceFormModal(
-    customer_id: i64,
-    existing: Option<Invoice>,
+    customer_id: CustomerId,
+    existing: Option<InvoiceResponse>,
     on_close: Callback<()>,
     on_saved: Callback<()>,
 ) -> impl IntoView {
     let toasts = use_toasts();
     let editing_id = existing.as_ref().map(|invoice| invoice.id);
-    let initial = |get: fn(&Invoice) -> &String| {
-        RwSignal::new(existing.as_ref().map(get).cloned().unwrap_or_default())
+    let initial = |get: fn(&InvoiceResponse) -> String| {
+        RwSignal::new(existing.as_ref().map(get).unwrap_or_default())
     };
-    let amount = initial(|i| &i.amount);
-    let currency = initial(|i| &i.currency);
-    let number = initial(|i| &i.number);
-    let issued_on = initial(|i| &i.issued_on);
-    let notes = initial(|i| &i.notes);
+    let amount = initial(|i| i.amount.clone());
+    let currency = initial(|i| i.currency.clone());
+    let number = initial(|i| i.number.clone());
+    let issued_on = initial(|i| i.issued_on.to_string());
+    let notes = initial(|i| i.notes.clone());
     let errors = RwSignal::new(FieldErrors::new());
     let alert = RwSignal::new(None::<String>);
     let progress = RwSignal::new(None::<f64>);
     let form_ref = NodeRef::<leptos::html::Form>::new();
 
-    let show_errors = move |result: Result<Invoice, ApiError>| match result {
+    let show_errors = move |result: Result<InvoiceResponse, ApiError>| match result {
         Ok(invoice) => Some(invoice),
         // Too large: the file's fault, so said under the file.
         Err(ApiError::Problem {
@@ -201,7 +199,7 @@ fn InvoiceFormModal(
             message,
         }) => {
             let mut found = FieldErrors::new();
-            found.add("receipt", message);
+            found.add(field::RECEIPT, message);
             show_save_error(
                 ApiError::Invalid(found),
                 "invoice-form",
@@ -218,57 +216,34 @@ fn InvoiceFormModal(
     };
     // One key per attempt at this form: kept when the answer was lost (sending again is then
     // the same request, and gets the first answer if it arrived), renewed after any answer.
-    let attempt = StoredValue::new(api::new_idempotency_key());
-    let upload = move |method: &'static str, path: String, form: web_sys::FormData| async move {
-        progress.set(Some(0.0));
-        let key = (method == "POST").then(|| attempt.get_value());
-        let result = api::upload::<Invoice>(method, &path, &form, key.as_deref(), move |done| {
-            progress.set(Some(done))
-        })
-        .await;
-        progress.set(None);
-        if result != Err(ApiError::Network) {
-            attempt.set_value(api::new_idempotency_key());
-        }
-        // The form changed after a lost answer that had in fact arrived: that invoice exists.
-        if let Err(ApiError::Invalid(found)) = &result
-            && found.get("Idempotency-Key").is_some()
-        {
-            return Err(ApiError::Problem {
-                status: 422,
-                message: "An earlier try of this form reached the server before the connection \
-                          dropped: check the invoices list before saving again."
-                    .into(),
-            });
-        }
-        result
-    };
+    let attempt = StoredValue::new(IdempotencyKey::new());
     let send = Action::new_local(move |submission: &SendWrapper<Submission>| {
         let submission = (**submission).clone();
         async move {
-            match submission {
+            progress.set(Some(0.0));
+            let on_progress = move |done| progress.set(Some(done));
+            let (result, done) = match submission {
                 Submission::Add(form) => {
-                    let path = format!("/customers/{customer_id}/invoices");
-                    if let Some(invoice) = show_errors(upload("POST", path, form).await) {
-                        toasts.success(format!(
-                            "Invoice added: {} {}.",
-                            invoice.amount, invoice.currency
-                        ));
-                        on_saved.run(());
-                    }
+                    let key = attempt.get_value();
+                    let added = api::invoices::add(customer_id, &form, &key, on_progress).await;
+                    (added, "added")
                 }
+                // Fields and the new receipt, if any, in one request: saved together or not
+                // at all.
                 Submission::Edit { id, form } => {
-                    // Fields and the new receipt, if any, in one request: saved together or
-                    // not at all.
-                    let path = format!("/invoices/{id}");
-                    if let Some(invoice) = show_errors(upload("PATCH", path, form).await) {
-                        toasts.success(format!(
-                            "Invoice saved: {} {}.",
-                            invoice.amount, invoice.currency
-                        ));
-                        on_saved.run(());
-                    }
+                    (api::invoices::edit(id, &form, on_progress).await, "saved")
                 }
+            };
+            progress.set(None);
+            if result != Err(ApiError::Network) {
+                attempt.set_value(IdempotencyKey::new());
+            }
+            if let Some(invoice) = show_errors(earlier_try_arrived(result)) {
+                toasts.success(format!(
+                    "Invoice {done}: {} {}.",
+                    invoice.amount, invoice.currency
+                ));
+                on_saved.run(());
             }
         }
     });
@@ -283,12 +258,12 @@ fn InvoiceFormModal(
         };
         let mut found = FieldErrors::new();
         if amount.get_untracked().trim().is_empty() {
-            found.add("amount", REQUIRED);
+            found.add(field::AMOUNT, REQUIRED);
         }
-        found.check("notes", Notes::parse(&notes.get_untracked()));
+        found.check(field::NOTES, Notes::parse(&notes.get_untracked()));
         let file = chosen_file(&form);
         if file.is_none() && editing_id.is_none() {
-            found.add("receipt", REQUIRED);
+            found.add(field::RECEIPT, REQUIRED);
         }
         if !passes_checks(found, errors, "invoice-form") {
             return;
@@ -306,8 +281,13 @@ fn InvoiceFormModal(
             send.dispatch(SendWrapper::new(submission));
         }
     };
-    let receipt_errors =
-        move || errors.with(|e| e.get("receipt").map(<[String]>::to_vec).unwrap_or_default());
+    let receipt_errors = move || {
+        errors.with(|e| {
+            e.get(field::RECEIPT)
+                .map(<[String]>::to_vec)
+                .unwrap_or_default()
+        })
+    };
     let pending = send.pending();
     let (title, receipt_label, receipt_help) = if editing_id.is_some() {
         (
@@ -326,14 +306,14 @@ fn InvoiceFormModal(
         <Modal title=title.to_owned() on_close=on_close>
             <form id="invoice-form" node_ref=form_ref novalidate on:submit=on_submit>
                 <FormAlert message=alert/>
-                <TextField label="Amount" name="amount" value=amount errors=errors required=true help="For example 1234.50"/>
-                <TextField label="Currency" name="currency" value=currency errors=errors help="ISO code such as EUR; leave empty for the default."/>
-                <TextField label="Invoice number" name="number" value=number errors=errors/>
-                <TextField label="Issued on" name="issued_on" value=issued_on errors=errors input_type="date" help="Today when left empty."/>
-                <TextField label="Notes" name="notes" value=notes errors=errors multiline=true/>
+                <TextField label="Amount" name=field::AMOUNT value=amount errors=errors required=true help="For example 1234.50"/>
+                <TextField label="Currency" name=field::CURRENCY value=currency errors=errors help="ISO code such as EUR; leave empty for the default."/>
+                <TextField label="Invoice number" name=field::NUMBER value=number errors=errors/>
+                <TextField label="Issued on" name=field::ISSUED_ON value=issued_on errors=errors input_type="date" help="Today when left empty."/>
+                <TextField label="Notes" name=field::NOTES value=notes errors=errors multiline=true/>
                 <div class="mb-3">
                     <label for="field-receipt" class="form-label">{receipt_label}</label>
-                    <input id="field-receipt" name="receipt" type="file"
+                    <input id="field-receipt" name=field::RECEIPT type="file"
                         accept=".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
                         class=move || if receipt_errors().is_empty() { "form-control" } else { "form-control is-invalid" }
                         aria-describedby="field-receipt-error"/>
@@ -343,7 +323,9 @@ fn InvoiceFormModal(
                     <div class="form-text">{receipt_help}</div>
                 </div>
                 {move || progress.get().map(|done| {
-                    let percent = (done * 100.0).round();
+                    // A whole number, as before; formatting an integer ships far less code than
+                    // formatting a float.
+                    let percent = (done * 100.0).round() as u32;
                     view! {
                         <div class="progress mb-3" role="progressbar" aria-label="Upload progress"
                             aria-valuenow=percent.to_string() aria-valuemin="0" aria-valuemax="100">
@@ -368,7 +350,28 @@ enum Submission {
     /// A new invoice: the whole form, receipt included.
     Add(web_sys::FormData),
     /// The form's fields, and the new receipt if one was chosen.
-    Edit { id: i64, form: web_sys::FormData },
+    Edit {
+        id: InvoiceId,
+        form: web_sys::FormData,
+    },
+}
+
+/// Says so when the form changed after a lost answer that had in fact arrived (the server
+/// refuses the reused `Idempotency-Key`): that invoice exists.
+fn earlier_try_arrived(
+    result: Result<InvoiceResponse, ApiError>,
+) -> Result<InvoiceResponse, ApiError> {
+    if let Err(ApiError::Invalid(found)) = &result
+        && found.get("Idempotency-Key").is_some()
+    {
+        return Err(ApiError::Problem {
+            status: 422,
+            message: "An earlier try of this form reached the server before the connection \
+                      dropped: check the invoices list before saving again."
+                .into(),
+        });
+    }
+    result
 }
 
 /// The file chosen in the form's receipt input, if any.

@@ -8,6 +8,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod staff;
 
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -20,17 +21,14 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
-/// A date-time from the API (RFC 3339 UTC) in the browser's own time zone and format.
-pub fn local_time(rfc3339: &str) -> String {
-    let date = js_sys_date(rfc3339);
-    date.unwrap_or_else(|| rfc3339.to_owned())
-}
-
-fn js_sys_date(rfc3339: &str) -> Option<String> {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(rfc3339));
-    if date.get_time().is_nan() {
-        return None;
-    }
-    date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
+/// A moment from the API in the browser's own time zone and format.
+pub fn local_time(at: DateTime<Utc>) -> String {
+    // A JavaScript Date counts whole milliseconds since the epoch, over a wider range than
+    // chrono's; parsing the RFC 3339 text drops finer digits the same way, so this shows what
+    // `new Date("…Z")` did.
+    let millis = wasm_bindgen::JsValue::from_f64(at.timestamp_millis() as f64);
+    js_sys::Date::new(&millis)
+        .to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
         .as_string()
+        .unwrap_or_default()
 }

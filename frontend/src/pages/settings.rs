@@ -1,8 +1,10 @@
 //! Settings: the user's personal API tokens, and (for admins) the staff accounts.
 
-use crm_domain::{FieldErrors, Password, TokenName};
+use crm_contract::ApiTokenId;
+use crm_contract::auth::PasswordChange;
+use crm_contract::tokens::{CreateTokenRequest, CreatedToken};
+use crm_domain::{FieldErrors, Password, Role, TokenName};
 use leptos::prelude::*;
-use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::components::field::{
@@ -11,7 +13,6 @@ use crate::components::field::{
 use crate::pages::local_time;
 use crate::pages::staff::StaffSection;
 use crate::state::{use_session, use_toasts};
-use crate::types::{CreatedToken, TokenList};
 
 /// The settings page.
 #[component]
@@ -20,23 +21,25 @@ pub fn SettingsPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let tokens = LocalResource::new(move || {
         reload.track();
-        api::get::<TokenList>("/tokens")
+        api::tokens::list()
     });
     let name = RwSignal::new(String::new());
     let errors = RwSignal::new(FieldErrors::new());
     let created = RwSignal::new(None::<CreatedToken>);
 
     let create = Action::new_local(move |token_name: &String| {
-        let body = json!({"name": token_name});
+        let body = CreateTokenRequest {
+            name: token_name.clone(),
+        };
         async move {
-            match api::post::<_, CreatedToken>("/tokens", &body).await {
-                Ok(token) => {
+            match api::tokens::create(&body).await {
+                Ok(created_token) => {
                     toasts.success(format!(
                         "Token \u{201c}{}\u{201d} created. Copy it now: it is shown only once.",
-                        token.name
+                        created_token.token.name
                     ));
                     name.set(String::new());
-                    created.set(Some(token));
+                    created.set(Some(created_token));
                     reload.update(|n| *n += 1);
                 }
                 Err(ApiError::Invalid(found)) => {
@@ -47,10 +50,10 @@ pub fn SettingsPage() -> impl IntoView {
             }
         }
     });
-    let revoke = Action::new_local(move |(id, token_name): &(i64, String)| {
+    let revoke = Action::new_local(move |(id, token_name): &(ApiTokenId, String)| {
         let (id, token_name) = (*id, token_name.clone());
         async move {
-            match api::delete(&format!("/tokens/{id}")).await {
+            match api::tokens::revoke(id).await {
                 Ok(()) => {
                     toasts.success(format!("Token \u{201c}{token_name}\u{201d} revoked."));
                     reload.update(|n| *n += 1);
@@ -77,7 +80,7 @@ pub fn SettingsPage() -> impl IntoView {
     let is_admin = move || {
         session
             .user
-            .with(|user| user.as_ref().is_some_and(|u| u.role == "admin"))
+            .with(|user| user.as_ref().is_some_and(|u| u.role == Role::Admin))
     };
 
     view! {
@@ -87,12 +90,12 @@ pub fn SettingsPage() -> impl IntoView {
             <p class="text-muted">"Scripts and other programs use a token instead of your password: "
                 <code>"Authorization: Bearer <token>"</code>"."</p>
             {move || created.get().map(|token| {
-                let secret = token.token.clone();
+                let secret = token.secret.clone();
                 view! {
                     <div class="alert alert-success" role="status" id="new-token">
                         <p class="mb-2">"Your new token. Copy it now: it will not be shown again."</p>
                         <div class="input-group">
-                            <input class="form-control font-monospace" readonly aria-label="New token" value=token.token.clone()/>
+                            <input class="form-control font-monospace" readonly aria-label="New token" value=token.secret.clone()/>
                             <button type="button" class="btn btn-outline-secondary" on:click=move |_| {
                                 copy_to_clipboard(&secret);
                                 toasts.success("Token copied.");
@@ -125,8 +128,8 @@ pub fn SettingsPage() -> impl IntoView {
                                             <strong>{token.name.clone()}</strong>" "
                                             <code>{format!("{}…", token.prefix)}</code>
                                             <div class="small text-muted">
-                                                {format!("Created {}", local_time(&token.created_at))}
-                                                {token.last_used_at.as_deref().map(|t| format!(" · last used {}", local_time(t)))}
+                                                {format!("Created {}", local_time(token.created_at))}
+                                                {token.last_used_at.map(|t| format!(" · last used {}", local_time(t)))}
                                             </div>
                                         </div>
                                         <button type="button" class="btn btn-sm btn-outline-danger"
@@ -159,10 +162,10 @@ fn PasswordSection() -> impl IntoView {
     let new = RwSignal::new(String::new());
     let errors = RwSignal::new(FieldErrors::new());
     let alert = RwSignal::new(None::<String>);
-    let save = Action::new_local(move |body: &serde_json::Value| {
+    let save = Action::new_local(move |body: &PasswordChange| {
         let body = body.clone();
         async move {
-            match api::post_no_content("/auth/password", &body).await {
+            match api::auth::change_password(&body).await {
                 Ok(()) => {
                     current.set(String::new());
                     new.set(String::new());
@@ -185,10 +188,10 @@ fn PasswordSection() -> impl IntoView {
         }
         found.check("new_password", Password::parse(&new.get_untracked()));
         if passes_checks(found, errors, "password-form") {
-            save.dispatch(json!({
-                "current_password": current.get_untracked(),
-                "new_password": new.get_untracked(),
-            }));
+            save.dispatch(PasswordChange {
+                current_password: current.get_untracked(),
+                new_password: new.get_untracked(),
+            });
         }
     };
     let pending = save.pending();

@@ -1,18 +1,17 @@
 //! Sign-in, or "Create the first admin" on an empty database.
 
+use crm_contract::auth::{LoginRequest, SetupRequest, SetupStatus, SignedIn};
 use crm_domain::{EmailAddress, FieldErrors, Password, REQUIRED, UserName};
 use leptos::prelude::*;
-use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::components::field::{FormAlert, TextField, focus_first_invalid};
 use crate::state::{Session, Toasts, use_session, use_toasts};
-use crate::types::{SetupStatus, SignedIn};
 
 /// Shows the setup form while no user exists, else the sign-in form.
 #[component]
 pub fn SignIn() -> impl IntoView {
-    let setup = LocalResource::new(|| api::get::<SetupStatus>("/setup"));
+    let setup = LocalResource::new(api::setup::status);
     view! {
         <main class="container py-5" style="max-width: 28rem">
             <h1 class="h3 mb-4 text-center">"Customer Manager"</h1>
@@ -30,25 +29,25 @@ pub fn SignIn() -> impl IntoView {
     }
 }
 
-/// Where a sign-in form sends its fields, and where it shows what went wrong.
+/// Where a sign-in form shows what went wrong.
 #[derive(Clone, Copy)]
 struct SignInForm {
-    path: &'static str,
     id: &'static str,
     errors: RwSignal<FieldErrors>,
     alert: RwSignal<Option<String>>,
 }
 
 impl SignInForm {
-    /// Sends the form; on success the user is signed in, else the errors are shown.
-    async fn send(
+    /// Takes the answer to the form: on success the user is signed in, else the errors are
+    /// shown.
+    fn answered(
         self,
-        body: serde_json::Value,
+        answer: Result<SignedIn, ApiError>,
         session: Session,
         toasts: Toasts,
         welcome: impl Fn(&str) -> String,
     ) {
-        match api::post::<_, SignedIn>(self.path, &body).await {
+        match answer {
             Ok(signed_in) => {
                 toasts.success(welcome(&signed_in.user.name));
                 session.user.set(Some(signed_in.user));
@@ -75,16 +74,18 @@ fn LoginForm() -> impl IntoView {
     let alert = RwSignal::new(None::<String>);
 
     let submit = Action::new_local(move |_: &()| {
-        let body = json!({"email": email.get_untracked(), "password": password.get_untracked()});
+        let body = LoginRequest {
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+        };
         let form = SignInForm {
-            path: "/auth/login",
             id: "login-form",
             errors,
             alert,
         };
         async move {
-            form.send(body, session, toasts, |name| format!("Welcome, {name}."))
-                .await
+            let answer = api::auth::login(&body).await;
+            form.answered(answer, session, toasts, |name| format!("Welcome, {name}."))
         }
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -130,18 +131,20 @@ fn SetupForm() -> impl IntoView {
     let alert = RwSignal::new(None::<String>);
 
     let submit = Action::new_local(move |_: &()| {
-        let body = json!({
-            "name": name.get_untracked(), "email": email.get_untracked(), "password": password.get_untracked()
-        });
+        let body = SetupRequest {
+            name: name.get_untracked(),
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+        };
         let form = SignInForm {
-            path: "/setup",
             id: "setup-form",
             errors,
             alert,
         };
         async move {
+            let answer = api::setup::create_admin(&body).await;
             let welcome = |name: &str| format!("Welcome, {name}. Your admin account is ready.");
-            form.send(body, session, toasts, welcome).await
+            form.answered(answer, session, toasts, welcome)
         }
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {

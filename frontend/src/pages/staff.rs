@@ -1,17 +1,18 @@
 //! Staff accounts, for admins: list, add, make admin or staff, disable and enable, and each
 //! account's history.
 
-use crm_domain::{EmailAddress, FieldErrors, Password, UserName};
+use crm_contract::users::{NewStaffRequest, StaffResponse, UpdateStaffRequest};
+use crm_domain::{EmailAddress, FieldErrors, Password, Role, UserName};
 use leptos::prelude::*;
-use serde_json::json;
 
-use crate::api;
+use crate::api::{self, Paging};
 use crate::components::activity::ActivityList;
 use crate::components::field::{FormAlert, TextField, passes_checks, show_save_error};
 use crate::components::modal::Modal;
 use crate::state::use_toasts;
-use crate::types::{ActivityPage, StaffAccount, StaffPage};
 
+/// Accounts listed.
+const ACCOUNTS: u32 = 100;
 /// Events shown in an account's history.
 const HISTORY_EVENTS: u32 = 50;
 
@@ -21,17 +22,16 @@ pub fn StaffSection() -> impl IntoView {
     let toasts = use_toasts();
     let reload = RwSignal::new(0u32);
     let adding = RwSignal::new(false);
-    let history = RwSignal::new(None::<StaffAccount>);
+    let history = RwSignal::new(None::<StaffResponse>);
     let accounts = LocalResource::new(move || {
         reload.track();
-        api::get::<StaffPage>("/users?limit=100")
+        async move { api::users::list(&Paging::first(ACCOUNTS)).await }
     });
     let change = Action::new_local(
-        move |(account, body, done): &(StaffAccount, serde_json::Value, &'static str)| {
+        move |(account, body, done): &(StaffResponse, UpdateStaffRequest, &'static str)| {
             let (account, body, done) = (account.clone(), body.clone(), *done);
             async move {
-                match api::patch::<_, StaffAccount>(&format!("/users/{}", account.id), &body).await
-                {
+                match api::users::update(account.id, &body).await {
                     Ok(changed) => {
                         toasts.success(format!("{} {done}.", changed.name));
                         reload.update(|n| *n += 1);
@@ -56,14 +56,14 @@ pub fn StaffSection() -> impl IntoView {
                         <ul class="list-group" id="staff">
                             {page.items.into_iter().map(|account| {
                                 let disabled = account.disabled_at.is_some();
-                                let admin = account.role == "admin";
+                                let admin = account.role == Role::Admin;
                                 let (for_role, for_status, for_history) =
                                     (account.clone(), account.clone(), account.clone());
                                 view! {
                                     <li class="list-group-item d-flex flex-wrap align-items-center gap-2">
                                         <div class="me-auto">
                                             <strong>{account.name.clone()}</strong>" "
-                                            <span class="badge text-bg-light border">{account.role.clone()}</span>
+                                            <span class="badge text-bg-light border">{account.role.as_str()}</span>
                                             {disabled.then(|| view! { <span class="badge text-bg-secondary ms-1">"Disabled"</span> })}
                                             <div class="small text-muted">{account.email.clone()}</div>
                                         </div>
@@ -71,13 +71,15 @@ pub fn StaffSection() -> impl IntoView {
                                             on:click=move |_| history.set(Some(for_history.clone()))>"History"</button>
                                         <button type="button" class="btn btn-sm btn-outline-secondary"
                                             on:click=move |_| {
-                                                let (role, done) = if admin { ("staff", "is staff now") } else { ("admin", "is an admin now") };
-                                                change.dispatch((for_role.clone(), json!({"role": role}), done));
+                                                let (role, done) = if admin { (Role::Staff, "is staff now") } else { (Role::Admin, "is an admin now") };
+                                                let body = UpdateStaffRequest { role: Some(role.as_str().to_owned()), ..UpdateStaffRequest::default() };
+                                                change.dispatch((for_role.clone(), body, done));
                                             }>{if admin { "Make staff" } else { "Make admin" }}</button>
                                         <button type="button" class="btn btn-sm btn-outline-danger"
                                             on:click=move |_| {
                                                 let done = if disabled { "can sign in again" } else { "is disabled" };
-                                                change.dispatch((for_status.clone(), json!({"disabled": !disabled}), done));
+                                                let body = UpdateStaffRequest { disabled: Some(!disabled), ..UpdateStaffRequest::default() };
+                                                change.dispatch((for_status.clone(), body, done));
                                             }>{if disabled { "Enable" } else { "Disable" }}</button>
                                     </li>
                                 }
@@ -100,11 +102,10 @@ pub fn StaffSection() -> impl IntoView {
 
 /// An account's history: created, changed, disabled, passwords and API tokens, newest first.
 #[component]
-fn HistoryModal(account: StaffAccount, on_close: Callback<()>) -> impl IntoView {
-    let path = format!("/users/{}/activity?limit={HISTORY_EVENTS}", account.id);
-    let trail = LocalResource::new(move || {
-        let path = path.clone();
-        async move { api::get::<ActivityPage>(&path).await }
+fn HistoryModal(account: StaffResponse, on_close: Callback<()>) -> impl IntoView {
+    let id = account.id;
+    let trail = LocalResource::new(move || async move {
+        api::users::activity(id, &Paging::first(HISTORY_EVENTS)).await
     });
     view! {
         <Modal title=format!("History of {}", account.name) on_close=on_close>
@@ -132,17 +133,18 @@ fn AddPersonModal(on_close: Callback<()>, on_saved: Callback<()>) -> impl IntoVi
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let role = RwSignal::new("staff".to_owned());
+    let role = RwSignal::new(Role::Staff);
     let errors = RwSignal::new(FieldErrors::new());
     let alert = RwSignal::new(None::<String>);
-    let save = Action::new_local(move |body: &serde_json::Value| {
+    let save = Action::new_local(move |body: &NewStaffRequest| {
         let body = body.clone();
         async move {
-            match api::post::<_, StaffAccount>("/users", &body).await {
+            match api::users::create(&body).await {
                 Ok(account) => {
                     toasts.success(format!(
                         "{} can sign in now, as {}.",
-                        account.name, account.role
+                        account.name,
+                        account.role.as_str()
                     ));
                     on_saved.run(());
                 }
@@ -161,12 +163,12 @@ fn AddPersonModal(on_close: Callback<()>, on_saved: Callback<()>) -> impl IntoVi
         found.check("email", EmailAddress::parse(&email.get_untracked()));
         found.check("password", Password::parse(&password.get_untracked()));
         if passes_checks(found, errors, "person-form") {
-            save.dispatch(json!({
-                "name": name.get_untracked(),
-                "email": email.get_untracked(),
-                "password": password.get_untracked(),
-                "role": role.get_untracked(),
-            }));
+            save.dispatch(NewStaffRequest {
+                name: name.get_untracked(),
+                email: email.get_untracked(),
+                password: password.get_untracked(),
+                role: Some(role.get_untracked().as_str().to_owned()),
+            });
         }
     };
     let pending = save.pending();
@@ -182,7 +184,11 @@ fn AddPersonModal(on_close: Callback<()>, on_saved: Callback<()>) -> impl IntoVi
                 <div class="mb-3">
                     <label for="field-role" class="form-label">"Role"</label>
                     <select id="field-role" name="role" class="form-select"
-                        on:change=move |ev| role.set(event_target_value(&ev))>
+                        on:change=move |ev| {
+                            if let Ok(chosen) = Role::parse(&event_target_value(&ev)) {
+                                role.set(chosen);
+                            }
+                        }>
                         <option value="staff" selected>"Staff"</option>
                         <option value="admin">"Admin"</option>
                     </select>

@@ -1,47 +1,15 @@
-//! The typed API client: every request the web app makes goes through here.
+//! The generic transport under the typed functions: JSON requests with the CSRF header, the
+//! multipart upload with progress, and problem bodies turned into [`ApiError`].
 
 use std::cell::RefCell;
 
-use crm_domain::FieldErrors;
+use crm_contract::Problem;
 use gloo_net::http::{Method, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 
-/// Why a request failed, as the pages show it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ApiError {
-    /// The server could not be reached; what the user typed is kept.
-    Network,
-    /// The session is gone; the app asks to sign in again.
-    Unauthorized,
-    /// Fields with their messages, shown under each input.
-    Invalid(FieldErrors),
-    /// Any other problem, with its status and human text.
-    Problem { status: u16, message: String },
-}
-
-impl ApiError {
-    /// One sentence for a toast.
-    pub fn message(&self) -> String {
-        match self {
-            Self::Network => {
-                "Cannot reach the server. Check your connection and try again; nothing was lost."
-                    .into()
-            }
-            Self::Unauthorized => "Your session has ended. Sign in again.".into(),
-            Self::Invalid(_) => "Please correct the highlighted fields.".into(),
-            Self::Problem { message, .. } => message.clone(),
-        }
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct ProblemBody {
-    title: Option<String>,
-    detail: Option<String>,
-    errors: Option<FieldErrors>,
-}
+use super::{ApiError, paths};
 
 thread_local! {
     static ON_UNAUTHORIZED: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
@@ -68,7 +36,7 @@ fn csrf_token() -> Option<String> {
 }
 
 async fn call(method: Method, path: &str, body: Option<String>) -> Result<String, ApiError> {
-    let mut builder = RequestBuilder::new(&format!("/api/v1{path}"))
+    let mut builder = RequestBuilder::new(path)
         .method(method.clone())
         .header("Accept", "application/json");
     if !matches!(method, Method::GET | Method::HEAD)
@@ -94,9 +62,9 @@ async fn call(method: Method, path: &str, body: Option<String>) -> Result<String
 
 /// The error for a non-2xx answer, from its problem body when there is one.
 fn problem_of(status: u16, text: &str, path: &str) -> ApiError {
-    let problem: Option<ProblemBody> = serde_json::from_str(text).ok();
+    let problem: Option<Problem> = serde_json::from_str(text).ok();
     match (status, problem) {
-        (401, _) if path != "/auth/login" => {
+        (401, _) if path != paths::login() => {
             ON_UNAUTHORIZED.with(|slot| {
                 if let Some(handler) = slot.borrow().as_ref() {
                     handler();
@@ -106,17 +74,14 @@ fn problem_of(status: u16, text: &str, path: &str) -> ApiError {
         }
         (
             422,
-            Some(ProblemBody {
+            Some(Problem {
                 errors: Some(errors),
                 ..
             }),
         ) => ApiError::Invalid(errors),
         (_, Some(problem)) => ApiError::Problem {
             status,
-            message: problem
-                .detail
-                .or(problem.title)
-                .unwrap_or_else(|| format!("The server answered {status}.")),
+            message: problem.detail.unwrap_or(problem.title),
         },
         (_, None) => ApiError::Problem {
             status,
@@ -136,58 +101,61 @@ fn encode<B: Serialize>(body: &B) -> Option<String> {
     serde_json::to_string(body).ok()
 }
 
-/// `GET /api/v1{path}`.
-pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+/// `GET path`.
+pub(super) async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     parse(&call(Method::GET, path, None).await?)
 }
 
-/// `POST /api/v1{path}` with a JSON body.
-pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+/// `POST path` with a JSON body.
+pub(super) async fn post<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+) -> Result<T, ApiError> {
     parse(&call(Method::POST, path, encode(body)).await?)
 }
 
-/// `POST /api/v1{path}` with no meaningful answer body.
-pub async fn post_empty(path: &str) -> Result<(), ApiError> {
+/// `POST path` with no body, for an answer.
+pub(super) async fn post_bodiless<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    parse(&call(Method::POST, path, None).await?)
+}
+
+/// `POST path` with no body and no meaningful answer body.
+pub(super) async fn post_empty(path: &str) -> Result<(), ApiError> {
     call(Method::POST, path, None).await.map(|_| ())
 }
 
-/// `POST /api/v1{path}` with a JSON body and no meaningful answer body (204).
-pub async fn post_no_content<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
+/// `POST path` with a JSON body and no meaningful answer body (204).
+pub(super) async fn post_no_content<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
     call(Method::POST, path, encode(body)).await.map(|_| ())
 }
 
-/// `PATCH /api/v1{path}` with a JSON body.
-pub async fn patch<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+/// `PATCH path` with a JSON body.
+pub(super) async fn patch<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+) -> Result<T, ApiError> {
     parse(&call(Method::PATCH, path, encode(body)).await?)
 }
 
-/// `DELETE /api/v1{path}`.
-pub async fn delete(path: &str) -> Result<(), ApiError> {
+/// `DELETE path`.
+pub(super) async fn delete(path: &str) -> Result<(), ApiError> {
     call(Method::DELETE, path, None).await.map(|_| ())
 }
 
-/// Percent-encodes a query value.
-pub fn query_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+/// The method of a multipart upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum UploadMethod {
+    Post,
+    Patch,
 }
 
-/// `POST` (or `PUT`) `/api/v1{path}` with a multipart form, reporting upload progress (0.0 to
-/// 1.0): large photos over slow links take a while, and `fetch` can't tell how far an upload has
-/// got.
+/// Sends a multipart form, reporting upload progress (0.0 to 1.0): large photos over slow links
+/// take a while, and `fetch` can't tell how far an upload has got.
 ///
 /// With an `idempotency_key`, sending the same form again after a lost answer gets the first
 /// answer back instead of doing the work twice.
-pub async fn upload<T: DeserializeOwned>(
-    method: &str,
+pub(super) async fn upload<T: DeserializeOwned>(
+    method: UploadMethod,
     path: &str,
     form: &web_sys::FormData,
     idempotency_key: Option<&str>,
@@ -195,9 +163,12 @@ pub async fn upload<T: DeserializeOwned>(
 ) -> Result<T, ApiError> {
     use wasm_bindgen::closure::Closure;
 
+    let method = match method {
+        UploadMethod::Post => "POST",
+        UploadMethod::Patch => "PATCH",
+    };
     let xhr = web_sys::XmlHttpRequest::new().map_err(|_| ApiError::Network)?;
-    xhr.open(method, &format!("/api/v1{path}"))
-        .map_err(|_| ApiError::Network)?;
+    xhr.open(method, path).map_err(|_| ApiError::Network)?;
     let _ = xhr.set_request_header("Accept", "application/json");
     if let Some(token) = csrf_token() {
         let _ = xhr.set_request_header("X-CSRF-Token", &token);
@@ -235,18 +206,4 @@ pub async fn upload<T: DeserializeOwned>(
         return parse(&text);
     }
     Err(problem_of(status, &text, path))
-}
-
-/// A fresh `Idempotency-Key`: a random UUID.
-pub fn new_idempotency_key() -> String {
-    web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .map(|c| c.random_uuid())
-        .unwrap_or_else(|| {
-            format!(
-                "{:x}-{:x}",
-                js_sys::Date::now() as u64,
-                (js_sys::Math::random() * 1e15) as u64
-            )
-        })
 }
