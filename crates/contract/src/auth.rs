@@ -17,6 +17,7 @@ pub struct UserResponse {
     /// `admin` or `staff`.
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "admin"))]
     pub role: Role,
+    #[serde(with = "crate::time::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -31,10 +31,13 @@ pub struct CustomerResponse {
     pub notes: String,
     pub sms_opt_out: bool,
     pub whatsapp_opt_out: bool,
+    #[serde(with = "crate::time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// Set while the customer is archived.
     #[cfg_attr(feature = "openapi", schema(required = true))]
+    #[serde(with = "crate::time::rfc3339::option")]
     pub archived_at: Option<DateTime<Utc>>,
 }
 

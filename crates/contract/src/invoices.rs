@@ -43,10 +43,13 @@ pub struct InvoiceResponse {
     /// ISO 4217.
     #[cfg_attr(feature = "openapi", schema(example = "EUR"))]
     pub currency: String,
+    #[serde(with = "crate::time::date")]
     pub issued_on: NaiveDate,
     pub notes: String,
     pub receipt: ReceiptInfo,
+    #[serde(with = "crate::time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -62,13 +65,36 @@ pub struct CurrencyTotal {
 
 /// A page of a customer's invoices, newest issue date first, with totals per currency over
 /// all of them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvoicePage {
     #[serde(flatten)]
     pub page: Page<InvoiceResponse>,
     /// Sums per currency over all the customer's invoices (never added across currencies).
     pub totals: Vec<CurrencyTotal>,
+}
+
+// By hand: serde's derive would buffer the whole page to find the flattened fields.
+impl<'de> Deserialize<'de> for InvoicePage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The page's fields side by side, as they travel.
+        #[derive(Deserialize)]
+        struct Flat {
+            items: Vec<InvoiceResponse>,
+            next_cursor: Option<String>,
+            total: i64,
+            totals: Vec<CurrencyTotal>,
+        }
+        let flat = Flat::deserialize(deserializer)?;
+        Ok(Self {
+            page: Page {
+                items: flat.items,
+                next_cursor: flat.next_cursor,
+                total: flat.total,
+            },
+            totals: flat.totals,
+        })
+    }
 }
 
 /// Changes to an invoice's fields; those left out stay as they are.

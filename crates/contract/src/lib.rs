@@ -13,6 +13,7 @@ pub mod health;
 pub mod invoices;
 pub mod page;
 pub mod problem;
+pub mod time;
 pub mod tokens;
 pub mod users;
 

@@ -15,14 +15,16 @@ pub struct TokenResponse {
     /// The secret's first characters, to tell tokens apart.
     #[cfg_attr(feature = "openapi", schema(example = "crm_q8o2pV1c"))]
     pub prefix: String,
+    #[serde(with = "crate::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When the token was last used (to the minute); `null` if never.
     #[cfg_attr(feature = "openapi", schema(required = true))]
+    #[serde(with = "crate::time::rfc3339::option")]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// A new token, with its secret: shown this once and never again.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedToken {
     #[serde(flatten)]
@@ -34,6 +36,35 @@ pub struct CreatedToken {
         schema(example = "crm_q8o2pV1c7hJ2mX0aYb3Wz4nE5rT6uI7oP8aS9dF0gH1")
     )]
     pub secret: String,
+}
+
+// By hand: serde's derive would buffer the whole body to find the flattened fields.
+impl<'de> Deserialize<'de> for CreatedToken {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The token's fields and its secret side by side, as they travel.
+        #[derive(Deserialize)]
+        struct Flat {
+            id: ApiTokenId,
+            name: String,
+            prefix: String,
+            #[serde(with = "crate::time::rfc3339")]
+            created_at: DateTime<Utc>,
+            #[serde(with = "crate::time::rfc3339::option")]
+            last_used_at: Option<DateTime<Utc>>,
+            token: String,
+        }
+        let flat = Flat::deserialize(deserializer)?;
+        Ok(Self {
+            token: TokenResponse {
+                id: flat.id,
+                name: flat.name,
+                prefix: flat.prefix,
+                created_at: flat.created_at,
+                last_used_at: flat.last_used_at,
+            },
+            secret: flat.token,
+        })
+    }
 }
 
 /// The user's active tokens.

@@ -19,9 +19,11 @@ pub struct StaffResponse {
     /// `admin` or `staff`.
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "staff"))]
     pub role: Role,
+    #[serde(with = "crate::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When the account was disabled; `null` while it can sign in.
     #[cfg_attr(feature = "openapi", schema(required = true))]
+    #[serde(with = "crate::time::rfc3339::option")]
     pub disabled_at: Option<DateTime<Utc>>,
 }
 

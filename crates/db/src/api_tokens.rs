@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use crm_contract::AuditEvent;
+use crm_contract::activity::{TokenMade, TokenRef};
 use crm_domain::{ApiTokenId, UserId};
 use diesel::prelude::*;
 
@@ -43,10 +44,10 @@ pub fn create(conn: &mut PgConnection, new: &NewApiToken<'_>) -> QueryResult<Api
             .values(new)
             .returning(ApiToken::as_returning())
             .get_result(conn)?;
-        let event = AuditEvent::TokenCreated {
+        let event = AuditEvent::TokenCreated(TokenMade {
             token_id: token.id,
             name: token.name.clone(),
-        };
+        });
         audit::record(
             conn,
             Some(token.user_id),
@@ -86,7 +87,7 @@ pub fn revoke(
         .execute(conn)?
             > 0;
         if revoked {
-            let event = AuditEvent::TokenRevoked { token_id: id };
+            let event = AuditEvent::TokenRevoked(TokenRef { token_id: id });
             audit::record(conn, Some(user), Trail::User(user), &event)?;
         }
         Ok(revoked)

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_contract::AuditEvent;
+use crm_contract::activity::{InvoiceAdded, InvoiceRef, ReceiptReplaced};
 use crm_domain::{Amount, Currency, CustomerId, InvoiceId, UserId};
 use diesel::prelude::*;
 
@@ -64,12 +65,12 @@ pub fn create(conn: &mut PgConnection, new: &NewInvoice<'_>) -> QueryResult<Invo
             .returning(Invoice::as_returning())
             .get_result(conn)?;
         stale_receipts::forget(conn, new.receipt.receipt_key)?;
-        let event = AuditEvent::InvoiceCreated {
+        let event = AuditEvent::InvoiceCreated(InvoiceAdded {
             invoice_id: invoice.id,
             number: invoice.number.clone(),
             amount: invoice.amount().to_string(),
             currency: invoice.currency.code().to_owned(),
-        };
+        });
         audit::record(
             conn,
             new.created_by,
@@ -88,10 +89,10 @@ pub fn delete(conn: &mut PgConnection, actor: UserId, id: InvoiceId) -> QueryRes
             .returning(Invoice::as_returning())
             .get_result(conn)?;
         stale_receipts::schedule(conn, &invoice.receipt_key, Utc::now())?;
-        let event = AuditEvent::InvoiceDeleted {
+        let event = AuditEvent::InvoiceDeleted(InvoiceRef {
             invoice_id: invoice.id,
             number: invoice.number.clone(),
-        };
+        });
         audit::record(
             conn,
             Some(actor),
@@ -119,10 +120,10 @@ pub fn edit<E: From<diesel::result::Error>>(
         let mut after = update(conn, id, &changes)?;
         let trail = Trail::Customer(after.customer_id);
         if changes != InvoiceChanges::default() {
-            let event = AuditEvent::InvoiceUpdated {
+            let event = AuditEvent::InvoiceUpdated(InvoiceRef {
                 invoice_id: after.id,
                 number: after.number.clone(),
-            };
+            });
             audit::record(conn, Some(actor), trail, &event)?;
         }
         let Some(receipt) = new_receipt else {
@@ -134,10 +135,10 @@ pub fn edit<E: From<diesel::result::Error>>(
             .get_result(conn)?;
         stale_receipts::forget(conn, receipt.receipt_key)?;
         stale_receipts::schedule(conn, &before.receipt_key, Utc::now())?;
-        let event = AuditEvent::InvoiceReceiptReplaced {
+        let event = AuditEvent::InvoiceReceiptReplaced(ReceiptReplaced {
             invoice_id: after.id,
             original_name: after.receipt_original_name.clone(),
-        };
+        });
         audit::record(conn, Some(actor), trail, &event)?;
         Ok((Some(before.receipt_key), after))
     })

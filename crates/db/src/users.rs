@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use crm_contract::AuditEvent;
-use crm_contract::activity::{AccountChanges, Change, PasswordReset};
+use crm_contract::activity::{AccountChanges, AccountCreated, Change, PasswordReset};
 use crm_domain::{Role, UserId};
 use diesel::prelude::*;
 
@@ -27,11 +27,11 @@ pub struct User {
 impl User {
     /// The event that records this account's creation.
     fn created_event(&self) -> AuditEvent {
-        AuditEvent::UserCreated {
+        AuditEvent::UserCreated(AccountCreated {
             name: self.name.clone(),
             email: self.email.clone(),
             role: self.role,
-        }
+        })
     }
 }
 

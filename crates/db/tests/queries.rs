@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::NaiveDate;
 use crm_contract::AuditEvent;
-use crm_contract::activity::{Actor, Change, CustomerChanges as ChangedFields};
+use crm_contract::activity::{Actor, Change, CustomerChanges as ChangedFields, InvoiceAdded};
 use crm_db::PgPooledConnection;
 use crm_db::audit::{self, Trail};
 use crm_db::customers::{
@@ -597,12 +597,12 @@ fn a_customers_trail_lists_its_own_and_its_invoices_events_newest_first_with_who
     assert_eq!(events[2].event, AuditEvent::CustomerUpdated(notes_changed));
     assert_eq!(
         events[1].event,
-        AuditEvent::InvoiceCreated {
+        AuditEvent::InvoiceCreated(InvoiceAdded {
             invoice_id: invoice.id,
             number: "A-1".to_owned(),
             amount: "10.50".to_owned(),
             currency: "EUR".to_owned(),
-        }
+        })
     );
     assert_eq!(audit::count(conn, Trail::Customer(ada)).unwrap(), 4);
     assert_eq!(actions(conn, Trail::Customer(bob)), ["customer.created"]);

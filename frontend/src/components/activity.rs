@@ -1,6 +1,8 @@
 //! An audit trail as a list: who did what, when. Customers' and accounts' trails alike.
 
-use crm_contract::activity::{AccountChanges, CustomerChanges};
+use crm_contract::activity::{
+    AccountChanges, AccountCreated, CustomerChanges, InvoiceAdded, InvoiceRef, TokenMade,
+};
 use crm_contract::{ActivityPage, AuditEvent};
 use leptos::prelude::*;
 
@@ -36,20 +38,28 @@ fn describe(event: &AuditEvent) -> String {
         AuditEvent::CustomerUpdated(changes) => changed_fields(customer_fields(changes)),
         AuditEvent::CustomerArchived {} => "archived the customer".to_owned(),
         AuditEvent::CustomerRestored {} => "restored the customer".to_owned(),
-        AuditEvent::InvoiceCreated { number, .. } => format!("added {}", invoice(number)),
-        AuditEvent::InvoiceUpdated { number, .. } => format!("changed {}", invoice(number)),
-        AuditEvent::InvoiceDeleted { number, .. } => format!("deleted {}", invoice(number)),
-        AuditEvent::InvoiceReceiptReplaced { .. } => {
-            "replaced the receipt of an invoice".to_owned()
+        AuditEvent::InvoiceCreated(InvoiceAdded { number, .. }) => {
+            format!("added {}", invoice(number))
         }
-        AuditEvent::UserCreated { role, .. } => format!("created the account ({})", role.as_str()),
+        AuditEvent::InvoiceUpdated(InvoiceRef { number, .. }) => {
+            format!("changed {}", invoice(number))
+        }
+        AuditEvent::InvoiceDeleted(InvoiceRef { number, .. }) => {
+            format!("deleted {}", invoice(number))
+        }
+        AuditEvent::InvoiceReceiptReplaced(_) => "replaced the receipt of an invoice".to_owned(),
+        AuditEvent::UserCreated(AccountCreated { role, .. }) => {
+            format!("created the account ({})", role.as_str())
+        }
         AuditEvent::UserUpdated(changes) => account_changes(changes),
         AuditEvent::PasswordChanged {} => "changed their password".to_owned(),
-        AuditEvent::TokenCreated { name, .. } if name.is_empty() => "made an API token".to_owned(),
-        AuditEvent::TokenCreated { name, .. } => {
+        AuditEvent::TokenCreated(TokenMade { name, .. }) if name.is_empty() => {
+            "made an API token".to_owned()
+        }
+        AuditEvent::TokenCreated(TokenMade { name, .. }) => {
             format!("made the API token \u{201c}{name}\u{201d}")
         }
-        AuditEvent::TokenRevoked { .. } => "revoked an API token".to_owned(),
+        AuditEvent::TokenRevoked(_) => "revoked an API token".to_owned(),
     }
 }
 
@@ -117,7 +127,9 @@ fn account_changes(changes: &AccountChanges) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crm_contract::activity::{Change, CustomerFields, PasswordReset};
+    use crm_contract::activity::{
+        Change, CustomerFields, PasswordReset, ReceiptReplaced, TokenRef,
+    };
     use crm_contract::{ApiTokenId, InvoiceId, Role};
 
     use super::*;
@@ -145,11 +157,11 @@ mod tests {
             ..AccountChanges::default()
         });
         assert_eq!(describe(&renamed), "renamed it Grace Hopper");
-        let created = AuditEvent::UserCreated {
+        let created = AuditEvent::UserCreated(AccountCreated {
             name: "Grace Hopper".into(),
             email: "grace@example.com".into(),
             role: Role::Staff,
-        };
+        });
         assert_eq!(describe(&created), "created the account (staff)");
         assert_eq!(
             describe(&AuditEvent::PasswordChanged {}),
@@ -159,14 +171,14 @@ mod tests {
 
     #[test]
     fn tokens_are_said_with_their_names() {
-        let made = AuditEvent::TokenCreated {
+        let made = AuditEvent::TokenCreated(TokenMade {
             token_id: ApiTokenId::new(3),
             name: "backup".into(),
-        };
+        });
         assert_eq!(describe(&made), "made the API token \u{201c}backup\u{201d}");
-        let revoked = AuditEvent::TokenRevoked {
+        let revoked = AuditEvent::TokenRevoked(TokenRef {
             token_id: ApiTokenId::new(3),
-        };
+        });
         assert_eq!(describe(&revoked), "revoked an API token");
     }
 
@@ -216,34 +228,34 @@ mod tests {
     #[test]
     fn invoices_are_named_by_number_when_they_have_one() {
         let id = InvoiceId::new(7);
-        let added = AuditEvent::InvoiceCreated {
+        let added = AuditEvent::InvoiceCreated(InvoiceAdded {
             invoice_id: id,
             number: "2026-1".into(),
             amount: "1234.50".into(),
             currency: "EUR".into(),
-        };
+        });
         assert_eq!(describe(&added), "added invoice 2026-1");
-        let unnumbered = AuditEvent::InvoiceCreated {
+        let unnumbered = AuditEvent::InvoiceCreated(InvoiceAdded {
             invoice_id: id,
             number: String::new(),
             amount: "1234.50".into(),
             currency: "EUR".into(),
-        };
+        });
         assert_eq!(describe(&unnumbered), "added an invoice");
-        let changed = AuditEvent::InvoiceUpdated {
+        let changed = AuditEvent::InvoiceUpdated(InvoiceRef {
             invoice_id: id,
             number: "2026-0042".into(),
-        };
+        });
         assert_eq!(describe(&changed), "changed invoice 2026-0042");
-        let replaced = AuditEvent::InvoiceReceiptReplaced {
+        let replaced = AuditEvent::InvoiceReceiptReplaced(ReceiptReplaced {
             invoice_id: id,
             original_name: "rgb.png".into(),
-        };
+        });
         assert_eq!(describe(&replaced), "replaced the receipt of an invoice");
-        let deleted = AuditEvent::InvoiceDeleted {
+        let deleted = AuditEvent::InvoiceDeleted(InvoiceRef {
             invoice_id: id,
             number: "2026-0042".into(),
-        };
+        });
         assert_eq!(describe(&deleted), "deleted invoice 2026-0042");
     }
 
