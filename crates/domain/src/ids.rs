@@ -71,6 +71,10 @@ typed_id!(
     InvoiceId
 );
 typed_id!(
+    /// Identifies a scheduled SMS or WhatsApp message.
+    MessageId
+);
+typed_id!(
     /// Identifies a personal API token.
     ApiTokenId
 );

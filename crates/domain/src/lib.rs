@@ -14,8 +14,10 @@ mod date;
 mod email;
 mod field_errors;
 mod ids;
+mod message;
 mod money;
 mod phone;
+mod send_at;
 #[cfg(feature = "diesel")]
 mod sql;
 mod text;
@@ -25,9 +27,16 @@ mod user;
 pub use date::{IssueDate, IssueDateError};
 pub use email::{EmailAddress, EmailError};
 pub use field_errors::FieldErrors;
-pub use ids::{ApiTokenId, AuditEventId, CustomerId, InvoiceId, UserId};
+pub use ids::{ApiTokenId, AuditEventId, CustomerId, InvoiceId, MessageId, UserId};
+pub use message::{
+    Channel, ChannelError, MessageText, MessageTextError, SmsEncoding, SmsLength, TemplateSid,
+    TemplateSidError, TemplateVariables, TemplateVariablesError, sms_length,
+};
 pub use money::{Amount, AmountError, Currency, CurrencyError, Total};
 pub use phone::{PhoneError, PhoneNumber, Region, RegionError};
+#[cfg(feature = "server")]
+pub use send_at::parse_send_at;
+pub use send_at::{SendAtError, SendWindow};
 pub use text::{CustomerName, InvoiceNumber, Notes, TextError, TokenName, UserName};
 pub use timezone::{TimeZone, TimeZoneError};
 pub use user::{Password, PasswordError, Role, RoleError};

@@ -6,7 +6,7 @@ use diesel::pg::{Pg, PgValue};
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 
-use crate::{Currency, EmailAddress, PhoneNumber, Role};
+use crate::{Channel, Currency, EmailAddress, PhoneNumber, Role};
 
 fn write_text(text: &str, out: &mut Output<'_, '_, Pg>) -> serialize::Result {
     <str as ToSql<Text, Pg>>::to_sql(text, &mut out.reborrow())
@@ -59,6 +59,18 @@ impl ToSql<Text, Pg> for Role {
 }
 
 impl FromSql<Text, Pg> for Role {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        Ok(Self::parse(&read_text(value)?)?)
+    }
+}
+
+impl ToSql<Text, Pg> for Channel {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        write_text(self.as_str(), out)
+    }
+}
+
+impl FromSql<Text, Pg> for Channel {
     fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
         Ok(Self::parse(&read_text(value)?)?)
     }
