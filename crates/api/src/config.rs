@@ -41,6 +41,13 @@ pub struct Config {
     pub default_currency: Currency,
     /// Pixel and memory limits for receipt images.
     pub receipt_limits: crm_receipts::Limits,
+    /// The Redis queue of message jobs (shared with `crm-worker`).
+    pub message_queue: String,
+    /// How far ahead a message may be scheduled.
+    pub message_horizon: TimeDelta,
+    /// Twilio's auth token, to check the signature of its status callbacks and inbound
+    /// messages; without it the webhook refuses everything.
+    pub twilio_auth_token: Option<SecretString>,
 }
 
 /// Where receipts are kept.
@@ -173,6 +180,11 @@ impl Config {
                     .clamp(1, 65_536)
                     .saturating_mul(1024 * 1024),
             },
+            message_queue: get("MESSAGE_QUEUE").unwrap_or_else(|| crm_queue::QUEUE.to_owned()),
+            message_horizon: TimeDelta::days(
+                i64::try_from(parsed("MESSAGE_HORIZON_DAYS", "365")?.clamp(1, 3650)).unwrap_or(365),
+            ),
+            twilio_auth_token: get("TWILIO_AUTH_TOKEN").map(SecretString::from),
         })
     }
 

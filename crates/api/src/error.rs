@@ -187,6 +187,22 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+impl From<crm_db::messages::ChangeError> for ApiError {
+    fn from(error: crm_db::messages::ChangeError) -> Self {
+        use crm_db::messages::ChangeError;
+        match error {
+            ChangeError::WrongStatus(status) => Self::Conflict(format!(
+                "This message is {}: only scheduled messages can be changed or canceled, and only failed or unknown ones resent.",
+                status.as_str()
+            )),
+            ChangeError::StaleVersion { current } => Self::Conflict(format!(
+                "This message was changed meanwhile (it is now version {current}): reload it and try again."
+            )),
+            ChangeError::Db(error) => error.into(),
+        }
+    }
+}
+
 impl From<FieldErrors> for ApiError {
     fn from(errors: FieldErrors) -> Self {
         Self::Invalid(errors)

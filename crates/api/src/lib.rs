@@ -14,6 +14,7 @@ pub mod receipt_files;
 pub mod routes;
 pub mod state;
 pub mod storage;
+pub mod twilio;
 pub mod upload;
 
 use actix_web::body::MessageBody;

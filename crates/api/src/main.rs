@@ -35,6 +35,19 @@ enum Command {
         #[arg(long, default_value = "admin")]
         role: String,
     },
+    /// Offer a WhatsApp template (approved in Twilio's console) in the schedule form; a template
+    /// of the same name is replaced.
+    AddTemplate {
+        /// What staff see, e.g. "Order ready".
+        #[arg(long)]
+        name: String,
+        /// Twilio's content SID (`HX` and 32 hexadecimal digits).
+        #[arg(long)]
+        content_sid: String,
+        /// The names of its variables in order ({{1}}, {{2}}, …), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        variables: Vec<String>,
+    },
     /// Write the OpenAPI description (`-` for standard output).
     Openapi {
         #[arg(long, default_value = "openapi/openapi.json")]
@@ -60,8 +73,38 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => migrate(&config),
         Command::CreateUser { email, name, role } => create_user(&config, &email, &name, &role),
+        Command::AddTemplate {
+            name,
+            content_sid,
+            variables,
+        } => add_template(&config, &name, &content_sid, &variables),
         Command::Openapi { .. } => Ok(()),
     }
+}
+
+fn add_template(
+    config: &Config,
+    name: &str,
+    content_sid: &str,
+    variables: &[String],
+) -> anyhow::Result<()> {
+    let name = name.trim();
+    anyhow::ensure!(
+        (1..=100).contains(&name.chars().count()),
+        "--name: 1 to 100 characters"
+    );
+    let sid = crm_domain::TemplateSid::parse(content_sid)
+        .map_err(|e| anyhow::anyhow!("--content-sid: {e}"))?;
+    let variables: Vec<String> = variables
+        .iter()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect();
+    migrate(config)?;
+    let mut conn = PgConnection::establish(config.database_url.expose_secret())?;
+    crm_db::messages::save_template(&mut conn, name, sid.as_str(), &variables)?;
+    eprintln!("WhatsApp template {name:?} ({}) is offered", sid.as_str());
+    Ok(())
 }
 
 fn init_tracing(format: LogFormat) {

@@ -106,16 +106,60 @@ impl Modify for IdempotencyKeys {
             post.parameters
                 .get_or_insert_with(Vec::new)
                 .push(RefOr::T(parameter));
-            post.responses.responses.entry("409".to_owned()).or_insert_with(|| {
+            let problem = |description: &str| -> RefOr<utoipa::openapi::Response> {
                 ResponseBuilder::new()
-                    .description("A request with this Idempotency-Key is still being worked on (or another conflict).")
+                    .description(description)
                     .content(
                         "application/problem+json",
-                        ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
                     )
                     .build()
                     .into()
+            };
+            let responses = &mut post.responses.responses;
+            responses.entry("409".to_owned()).or_insert_with(|| {
+                problem("A request with this Idempotency-Key is still being worked on (or another conflict).")
             });
+            responses.entry("422".to_owned()).or_insert_with(|| {
+                problem("The Idempotency-Key is malformed, or was used for a different request.")
+            });
+        }
+        // Every JSON body is read by one extractor, which answers 415 to any other type.
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.post, &mut item.put, &mut item.patch]
+                .into_iter()
+                .flatten()
+            {
+                let json = operation
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|body| match body {
+                        RefOr::T(body) => body.content.contains_key("application/json"),
+                        RefOr::Ref(_) => false,
+                    });
+                if json {
+                    operation
+                        .responses
+                        .responses
+                        .entry("415".to_owned())
+                        .or_insert_with(|| {
+                            ResponseBuilder::new()
+                                .description(
+                                    "The body is not JSON (`Content-Type: application/json`).",
+                                )
+                                .content(
+                                    "application/problem+json",
+                                    ContentBuilder::new()
+                                        .schema(Some(Ref::from_schema_name("Problem")))
+                                        .build(),
+                                )
+                                .build()
+                                .into()
+                        });
+                }
+            }
         }
     }
 }

@@ -16,6 +16,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub pool: PgPool,
     pub redis: Option<redis::Client>,
+    /// The job queue messages are scheduled on (`None` if `REDIS_URL` is not a Redis URL).
+    pub queue: Option<crm_queue::Storage>,
     pub receipts: ReceiptStore,
     /// Receipt conversions that may run at once: each may hold hundreds of megabytes, so
     /// concurrent uploads queue here rather than add up.
@@ -40,12 +42,19 @@ impl AppState {
             config.database_timeout,
         );
         let redis = redis::Client::open(config.redis_url.expose_secret()).ok();
+        let queue = crm_queue::open(
+            config.redis_url.expose_secret(),
+            crm_queue::config(&config.message_queue),
+        )
+        .map_err(|error| tracing::warn!(%error, "the message queue is unavailable"))
+        .ok();
         let receipts = ReceiptStore::from_config(&config.receipt_storage)?;
         let parallel = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Self {
             config: Arc::new(config),
             pool,
             redis,
+            queue,
             receipts,
             conversions: Arc::new(tokio::sync::Semaphore::new(parallel)),
         })

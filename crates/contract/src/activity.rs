@@ -5,7 +5,7 @@
 //! `match` the compiler checks.
 
 use chrono::{DateTime, Utc};
-use crm_domain::{ApiTokenId, AuditEventId, InvoiceId, Role, UserId};
+use crm_domain::{ApiTokenId, AuditEventId, Channel, InvoiceId, MessageId, Role, UserId};
 use serde::de::{self, Deserializer, IgnoredAny};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -169,6 +169,66 @@ pub struct TokenRef {
     pub token_id: ApiTokenId,
 }
 
+/// A message as it was scheduled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageScheduled {
+    pub message_id: MessageId,
+    pub channel: Channel,
+    pub recipient: String,
+    #[serde(with = "crate::time::rfc3339")]
+    pub send_at: DateTime<Utc>,
+}
+
+/// What an edit changed on a scheduled message: its time before and after, and the names of
+/// the other fields it changed (the texts themselves stay on the message).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageChanges {
+    pub message_id: MessageId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<Change<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+/// Why a message will not be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// A person canceled it.
+    Requested,
+    /// Its customer was archived.
+    CustomerArchived,
+    /// Its customer opted out of the channel (e.g. answered STOP).
+    OptedOut,
+}
+
+impl CancelReason {
+    /// The reason in words, as shown beside the message.
+    pub fn describe(self, channel: Channel) -> &'static str {
+        match (self, channel) {
+            (Self::Requested, _) => "Canceled.",
+            (Self::CustomerArchived, _) => "Canceled: the customer was archived.",
+            (Self::OptedOut, Channel::Sms) => "Canceled: the customer opted out of SMS.",
+            (Self::OptedOut, Channel::Whatsapp) => "Canceled: the customer opted out of WhatsApp.",
+        }
+    }
+}
+
+/// A message that will not be sent, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageCanceled {
+    pub message_id: MessageId,
+    pub reason: CancelReason,
+}
+
+/// A failed or unknown message sent again, as a new attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageResent {
+    pub message_id: MessageId,
+    /// The status it had before: `failed` or `unknown`.
+    pub previous_status: String,
+}
+
 /// One kind of recorded change, with its details.
 ///
 /// Serialised by serde's derive as `{"action", "changes"}`; read back by
@@ -216,6 +276,19 @@ pub enum AuditEvent {
     /// A user revoked an API token.
     #[serde(rename = "token.revoked")]
     TokenRevoked(TokenRef),
+    /// A message was scheduled.
+    #[serde(rename = "message.scheduled")]
+    MessageScheduled(MessageScheduled),
+    /// A scheduled message was edited.
+    #[serde(rename = "message.updated")]
+    MessageUpdated(MessageChanges),
+    /// A scheduled message was canceled, by a person or because its customer can no longer
+    /// receive it.
+    #[serde(rename = "message.canceled")]
+    MessageCanceled(MessageCanceled),
+    /// A failed or unknown message was sent again.
+    #[serde(rename = "message.resent")]
+    MessageResent(MessageResent),
 }
 
 impl AuditEvent {
@@ -267,6 +340,10 @@ impl AuditEvent {
             "user.password_changed" => no_details(changes, Self::PasswordChanged {}),
             "token.created" => details(changes, Self::TokenCreated),
             "token.revoked" => details(changes, Self::TokenRevoked),
+            "message.scheduled" => details(changes, Self::MessageScheduled),
+            "message.updated" => details(changes, Self::MessageUpdated),
+            "message.canceled" => details(changes, Self::MessageCanceled),
+            "message.resent" => details(changes, Self::MessageResent),
             other => Err(de::Error::unknown_variant(other, ACTIONS)),
         }
     }
@@ -287,6 +364,10 @@ const ACTIONS: &[&str] = &[
     "user.password_changed",
     "token.created",
     "token.revoked",
+    "message.scheduled",
+    "message.updated",
+    "message.canceled",
+    "message.resent",
 ];
 
 /// An event as it travels: its action and its details, still as JSON text.
@@ -320,7 +401,8 @@ pub struct AuditEventDoc {
     /// What happened: `customer.created`, `customer.updated`, `customer.archived`,
     /// `customer.restored`, `invoice.created`, `invoice.updated`, `invoice.receipt_replaced`,
     /// `invoice.deleted`; for accounts `user.created`, `user.updated`,
-    /// `user.password_changed`, `token.created`, `token.revoked`.
+    /// `user.password_changed`, `token.created`, `token.revoked`; for messages
+    /// `message.scheduled`, `message.updated`, `message.canceled`, `message.resent`.
     #[schema(example = "customer.updated")]
     action: String,
     /// Details: for updates, each changed field's value before and after.
@@ -472,6 +554,25 @@ mod tests {
             }),
             AuditEvent::TokenRevoked(TokenRef {
                 token_id: ApiTokenId::new(3),
+            }),
+            AuditEvent::MessageScheduled(MessageScheduled {
+                message_id: MessageId::new(5),
+                channel: Channel::Sms,
+                recipient: "+14155552671".into(),
+                send_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+            }),
+            AuditEvent::MessageUpdated(MessageChanges {
+                message_id: MessageId::new(5),
+                send_at: Change::between("a".to_owned(), "b".to_owned()),
+                fields: vec!["body".into()],
+            }),
+            AuditEvent::MessageCanceled(MessageCanceled {
+                message_id: MessageId::new(5),
+                reason: CancelReason::OptedOut,
+            }),
+            AuditEvent::MessageResent(MessageResent {
+                message_id: MessageId::new(5),
+                previous_status: "unknown".into(),
             }),
         ]
     }

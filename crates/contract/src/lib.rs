@@ -11,6 +11,7 @@ pub mod auth;
 pub mod customers;
 pub mod health;
 pub mod invoices;
+pub mod messages;
 pub mod page;
 pub mod problem;
 pub mod time;
@@ -18,13 +19,13 @@ pub mod tokens;
 pub mod users;
 
 pub use activity::{ActivityEvent, ActivityPage, Actor, AuditEvent, Change};
-pub use crm_domain::{ApiTokenId, AuditEventId, CustomerId, InvoiceId, Role, UserId};
+pub use crm_domain::{ApiTokenId, AuditEventId, CustomerId, InvoiceId, MessageId, Role, UserId};
 pub use page::Page;
 pub use problem::Problem;
 
 /// Paths of the API, built in one place for the server's `Location` headers and the web app.
 pub mod paths {
-    use crm_domain::{CustomerId, InvoiceId};
+    use crm_domain::{CustomerId, InvoiceId, MessageId};
 
     /// The prefix of every versioned endpoint.
     pub const PREFIX: &str = "/api/v1";
@@ -37,6 +38,11 @@ pub mod paths {
     /// `/api/v1/invoices/{id}`.
     pub fn invoice(id: InvoiceId) -> String {
         format!("{PREFIX}/invoices/{id}")
+    }
+
+    /// `/api/v1/messages/{id}`.
+    pub fn message(id: MessageId) -> String {
+        format!("{PREFIX}/messages/{id}")
     }
 
     /// `/api/v1/invoices/{id}/receipt`: the invoice's PDF.

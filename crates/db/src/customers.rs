@@ -3,14 +3,16 @@
 
 use chrono::{DateTime, Utc};
 use crm_contract::AuditEvent;
-use crm_contract::activity::{CustomerChanges as ChangedFields, CustomerFields};
-use crm_domain::{CustomerId, EmailAddress, PhoneNumber, UserId};
+use crm_contract::activity::{
+    CancelReason, Change, CustomerChanges as ChangedFields, CustomerFields,
+};
+use crm_domain::{Channel, CustomerId, EmailAddress, PhoneNumber, UserId};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 
 use crate::audit::{self, Trail};
-use crate::lower;
 use crate::schema::customers;
+use crate::{lower, messages};
 
 /// A row of `customers`.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
@@ -147,7 +149,66 @@ pub fn set_archived(
             AuditEvent::CustomerRestored {}
         };
         audit::record(conn, Some(actor), Trail::Customer(id), &event)?;
+        if archived {
+            messages::cancel_all_of(conn, Some(actor), id, CancelReason::CustomerArchived)?;
+        }
         Ok(after)
+    })
+}
+
+/// Sets (a STOP arrived) or clears (START) the opt-out of `channel` of every customer whose
+/// number for that channel is `number`, recording each change (by nobody: the customer did it).
+/// Returns the customers that changed.
+pub fn set_opt_out_by_number(
+    conn: &mut PgConnection,
+    number: &PhoneNumber,
+    channel: Channel,
+    opt_out: bool,
+) -> QueryResult<Vec<Customer>> {
+    conn.transaction(|conn| {
+        let ids: Vec<CustomerId> = match channel {
+            Channel::Sms => customers::table
+                .filter(customers::phone.eq(number))
+                .filter(customers::sms_opt_out.ne(opt_out))
+                .select(customers::id)
+                .for_update()
+                .load(conn)?,
+            Channel::Whatsapp => customers::table
+                .filter(customers::whatsapp.eq(number))
+                .filter(customers::whatsapp_opt_out.ne(opt_out))
+                .select(customers::id)
+                .for_update()
+                .load(conn)?,
+        };
+        let (changes, recorded) = match channel {
+            Channel::Sms => (
+                CustomerChanges {
+                    sms_opt_out: Some(opt_out),
+                    ..CustomerChanges::default()
+                },
+                ChangedFields {
+                    sms_opt_out: Change::between(!opt_out, opt_out),
+                    ..ChangedFields::default()
+                },
+            ),
+            Channel::Whatsapp => (
+                CustomerChanges {
+                    whatsapp_opt_out: Some(opt_out),
+                    ..CustomerChanges::default()
+                },
+                ChangedFields {
+                    whatsapp_opt_out: Change::between(!opt_out, opt_out),
+                    ..ChangedFields::default()
+                },
+            ),
+        };
+        let mut changed = Vec::with_capacity(ids.len());
+        for id in ids {
+            changed.push(update(conn, id, &changes)?);
+            let event = AuditEvent::CustomerUpdated(recorded.clone());
+            audit::record(conn, None, Trail::Customer(id), &event)?;
+        }
+        Ok(changed)
     })
 }
 

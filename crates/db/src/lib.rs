@@ -10,6 +10,7 @@ pub mod customers;
 pub mod idempotency;
 pub mod invoices;
 pub mod login_failures;
+pub mod messages;
 pub mod schema;
 pub mod sessions;
 pub mod stale_receipts;

@@ -88,6 +88,42 @@ diesel::table! {
 }
 
 diesel::table! {
+    message_templates (id) {
+        id -> Int8,
+        name -> Text,
+        content_sid -> Text,
+        variables -> Array<Nullable<Text>>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Int8,
+        customer_id -> Int8,
+        channel -> Text,
+        recipient -> Text,
+        body -> Text,
+        template_sid -> Nullable<Text>,
+        template_variables -> Nullable<Jsonb>,
+        send_at -> Timestamptz,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        status_at -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        provider_message_id -> Nullable<Text>,
+        version -> Int4,
+        job_id -> Nullable<Text>,
+        claimed_by -> Nullable<Text>,
+        lease_until -> Nullable<Timestamptz>,
+        sent_at -> Nullable<Timestamptz>,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Int8,
         user_id -> Int8,
@@ -122,12 +158,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (token) {
+        token -> Text,
+        received_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(audit_events -> customers (customer_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
 diesel::joinable!(customers -> users (created_by));
 diesel::joinable!(invoices -> customers (customer_id));
 diesel::joinable!(invoices -> users (created_by));
+diesel::joinable!(messages -> customers (customer_id));
+diesel::joinable!(messages -> users (created_by));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -137,7 +182,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     invoices,
     login_failures,
+    message_templates,
+    messages,
     sessions,
     stale_receipts,
     users,
+    webhook_deliveries,
 );

@@ -1,9 +1,11 @@
 //! An audit trail as a list: who did what, when. Customers' and accounts' trails alike.
 
 use crm_contract::activity::{
-    AccountChanges, AccountCreated, CustomerChanges, InvoiceAdded, InvoiceRef, TokenMade,
+    AccountChanges, AccountCreated, CancelReason, CustomerChanges, InvoiceAdded, InvoiceRef,
+    MessageCanceled, MessageScheduled, TokenMade,
 };
 use crm_contract::{ActivityPage, AuditEvent};
+use crm_domain::Channel;
 use leptos::prelude::*;
 
 use crate::pages::local_time;
@@ -60,6 +62,30 @@ fn describe(event: &AuditEvent) -> String {
             format!("made the API token \u{201c}{name}\u{201d}")
         }
         AuditEvent::TokenRevoked(_) => "revoked an API token".to_owned(),
+        AuditEvent::MessageScheduled(MessageScheduled {
+            channel, send_at, ..
+        }) => format!(
+            "scheduled {} for {}",
+            channel_name(*channel),
+            local_time(*send_at)
+        ),
+        AuditEvent::MessageUpdated(_) => "changed a scheduled message".to_owned(),
+        AuditEvent::MessageCanceled(MessageCanceled { reason, .. }) => match reason {
+            CancelReason::Requested => "canceled a message".to_owned(),
+            CancelReason::CustomerArchived => {
+                "canceled a message (the customer was archived)".to_owned()
+            }
+            CancelReason::OptedOut => "canceled a message (the customer opted out)".to_owned(),
+        },
+        AuditEvent::MessageResent(_) => "sent a message again".to_owned(),
+    }
+}
+
+/// "an SMS" or "a WhatsApp message".
+fn channel_name(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Sms => "an SMS",
+        Channel::Whatsapp => "a WhatsApp message",
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod customers;
 pub mod invoices;
+pub mod messages;
 
 use crm_domain::FieldErrors;
 

@@ -9,10 +9,12 @@ pub mod customers;
 pub mod docs;
 pub mod health;
 pub mod invoices;
+pub mod messages;
 pub mod setup;
 pub mod tokens;
 pub mod users;
 pub mod web_app;
+pub mod webhooks;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -60,6 +62,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(invoices::receipt_pdf)
             .service(invoices::update)
             .service(invoices::replace_receipt)
-            .service(invoices::remove),
+            .service(invoices::remove)
+            .service(messages::create)
+            .service(messages::list_for_customer)
+            .service(messages::list)
+            .service(messages::templates)
+            .service(messages::get)
+            .service(messages::update)
+            .service(messages::cancel)
+            .service(messages::resend)
+            .service(webhooks::twilio_callback),
     );
 }

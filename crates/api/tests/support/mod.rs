@@ -38,6 +38,11 @@ pub fn config_for(database_url: &str, extra: &[(&str, &str)]) -> Config {
         ("REDIS_URL".into(), redis),
         ("DATABASE_TIMEOUT_SECS".into(), "2".into()),
         ("DATABASE_POOL_SIZE".into(), "4".into()),
+        // Each test's own queue: jobs never reach another test's worker.
+        (
+            "MESSAGE_QUEUE".into(),
+            format!("crm-test:{}", database_name(database_url)),
+        ),
         (
             "RECEIPTS_DIR".into(),
             scratch_dir("receipts").display().to_string(),
@@ -55,6 +60,11 @@ pub fn config_for(database_url: &str, extra: &[(&str, &str)]) -> Config {
             .map(|(_, v)| v.clone())
     })
     .expect("test configuration")
+}
+
+/// The database's name: the last part of its URL.
+fn database_name(database_url: &str) -> &str {
+    database_url.rsplit('/').next().unwrap_or(database_url)
 }
 
 /// A new empty folder under the system's temporary folder.

@@ -1,0 +1,103 @@
+//! The Redis job queue: where the API schedules [`SendMessage`] jobs and `crm-worker` takes
+//! them (apalis on Redis).
+//!
+//! Both sides use this crate and neither depends on the other. PostgreSQL holds the messages;
+//! a job only says "look at this message (at this version) now", so a lost job is re-pushed by
+//! the worker's reconciler and a duplicate one does nothing.
+
+use std::time::Duration;
+
+use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
+use apalis_redis::{Config, ConnectionManager, RedisStorage};
+use chrono::{DateTime, Utc};
+pub use crm_contract::messages::SendMessage;
+
+/// The queue's name in Redis unless `MESSAGE_QUEUE` names another (tests use one each).
+/// Explicit: apalis would otherwise name it after the job type's Rust path, which differs
+/// between crates.
+pub const QUEUE: &str = "crm:send_message";
+
+/// The queue, as the API and the worker see it.
+pub type Storage = RedisStorage<SendMessage, ConnectionManager>;
+
+/// Why a job could not be pushed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("pushing the job: {0}")]
+    Push(String),
+    #[error("Redis did not answer in time")]
+    Timeout,
+}
+
+/// How long a push may take before the caller goes on without it (the reconciler catches up).
+pub const PUSH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Opens the queue at `url` without waiting for Redis: a Redis that is down makes pushes fail
+/// quickly, and the connection comes back by itself.
+pub fn open(url: &str, config: Config) -> Result<Storage, QueueError> {
+    let manager = redis::aio::ConnectionManagerConfig::new()
+        .set_number_of_retries(1)
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(Duration::from_secs(2)));
+    let connection = redis::Client::open(url)?.get_connection_manager_lazy(manager)?;
+    Ok(RedisStorage::new(connection).with_config(config))
+}
+
+/// The settings of the queue called `name`, everything else at apalis's defaults.
+pub fn config(name: &str) -> Config {
+    Config::default().queue(name)
+}
+
+/// The id of the job that sends `job`'s message at its version; `attempt` tells re-pushes
+/// apart (apalis silently skips a push whose id it already holds).
+pub fn task_id(job: SendMessage, attempt: Option<i64>) -> String {
+    match attempt {
+        None => format!("msg-{}-v{}", job.message_id, job.version),
+        Some(n) => format!("msg-{}-v{}-r{n}", job.message_id, job.version),
+    }
+}
+
+/// Schedules `job` to run at `at` (rounded up to the whole second: never early) under
+/// `task_id`. Fails within [`PUSH_TIMEOUT`] when Redis is unreachable.
+pub async fn schedule(
+    storage: &Storage,
+    job: SendMessage,
+    at: DateTime<Utc>,
+    task_id: &str,
+) -> Result<(), QueueError> {
+    let seconds = at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0);
+    let task = TaskBuilder::new(job)
+        .task_id(TaskId::from_string(task_id.to_owned()))
+        .run_at_timestamp(u64::try_from(seconds).unwrap_or(0))
+        .build();
+    let mut storage = storage.clone();
+    match tokio::time::timeout(PUSH_TIMEOUT, storage.push_task(task)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(QueueError::Push(error.to_string())),
+        Err(_) => Err(QueueError::Timeout),
+    }
+}
+
+/// Whether the job `task_id` is still waiting or running (so its message needs no other).
+pub async fn is_pending(storage: &Storage, task_id: &str) -> Result<bool, QueueError> {
+    let config = storage.get_config();
+    let mut connection = storage.clone().get_connection().clone();
+    let mut pipe = redis::pipe();
+    pipe.zscore(config.scheduled_jobs_set(), task_id)
+        .hget(format!("{}:{task_id}", config.job_meta_hash()), "status");
+    let query = pipe.query_async::<(Option<f64>, Option<String>)>(&mut connection);
+    let (score, status) = tokio::time::timeout(PUSH_TIMEOUT, query)
+        .await
+        .map_err(|_| QueueError::Timeout)??;
+    Ok(score.is_some() || matches!(status.as_deref(), Some("Pending" | "Running")))
+}
+
+/// Whether Redis answers.
+pub async fn ping(storage: &Storage) -> bool {
+    let mut connection = storage.clone().get_connection().clone();
+    let command = redis::cmd("PING");
+    let ping = command.query_async::<String>(&mut connection);
+    matches!(tokio::time::timeout(PUSH_TIMEOUT, ping).await, Ok(Ok(_)))
+}

@@ -1,0 +1,116 @@
+//! The reconciler: what makes PostgreSQL, not Redis, the truth.
+//!
+//! Every few seconds it (1) turns claims whose lease ran out (their worker died mid-send) into
+//! `unknown`, and (2) gives a fresh job to every message that is due but whose job Redis no
+//! longer holds (Redis was down when it was scheduled, or lost its data). Several workers may
+//! run it at once: a duplicate job is harmless, because only one claim can succeed.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use crm_db::PgPool;
+use crm_db::messages::{self, Message};
+use crm_queue::Storage;
+use tokio_util::sync::CancellationToken;
+
+use crate::{DbError, with_connection};
+
+/// How late a message must be before its job is looked for: time for the API to push it.
+const LATE: Duration = Duration::from_secs(3);
+/// The most due messages looked at in one round.
+const BATCH: i64 = 500;
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Claims whose lease ran out, now `unknown`.
+    pub expired: usize,
+    /// Due messages that got a fresh job.
+    pub requeued: usize,
+    /// Whether Redis failed during the round (the rest waits for the next one).
+    pub redis_failed: bool,
+}
+
+/// Runs a round every `interval` until `shutdown`; errors are logged and the next round tries
+/// again, so the loop never ends on its own.
+pub async fn run(db: PgPool, storage: Storage, interval: Duration, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        if let Err(error) = reconcile_once(&db, &storage).await {
+            tracing::warn!(error = %error, "reconciler: database unreachable; trying again later");
+        }
+    }
+}
+
+/// One round: expire abandoned claims, then re-queue due messages that have no job.
+pub async fn reconcile_once(db: &PgPool, storage: &Storage) -> Result<Reconciled, DbError> {
+    let mut done = Reconciled::default();
+    let expired = with_connection(db, messages::expire_leases).await?;
+    for message in &expired {
+        tracing::warn!(
+            message_id = %message.id,
+            worker = message.claimed_by.as_deref().unwrap_or_default(),
+            "a worker stopped while sending this message; it is now unknown"
+        );
+    }
+    done.expired = expired.len();
+
+    let late = chrono::Duration::from_std(LATE).unwrap_or_default();
+    let overdue = with_connection(db, move |conn| messages::overdue(conn, late, BATCH)).await?;
+    for message in overdue {
+        match requeue_if_jobless(db, storage, &message).await {
+            Ok(requeued) => done.requeued += usize::from(requeued),
+            Err(Requeue::Db(error)) => return Err(error),
+            Err(Requeue::Redis(error)) => {
+                // Every further message would wait for the same timeout: stop for this round.
+                tracing::warn!(error = %error, "reconciler: Redis unreachable; trying again later");
+                done.redis_failed = true;
+                break;
+            }
+        }
+    }
+    Ok(done)
+}
+
+enum Requeue {
+    Db(DbError),
+    Redis(crm_queue::QueueError),
+}
+
+/// Pushes a fresh job for `message` unless Redis still holds its last one; whether it pushed.
+async fn requeue_if_jobless(
+    db: &PgPool,
+    storage: &Storage,
+    message: &Message,
+) -> Result<bool, Requeue> {
+    if let Some(job_id) = &message.job_id
+        && crm_queue::is_pending(storage, job_id)
+            .await
+            .map_err(Requeue::Redis)?
+    {
+        return Ok(false);
+    }
+    let job = message.job();
+    let now = Utc::now();
+    let job_id = crm_queue::task_id(job, Some(now.timestamp_millis()));
+    crm_queue::schedule(storage, job, now, &job_id)
+        .await
+        .map_err(Requeue::Redis)?;
+    let noted = job_id.clone();
+    with_connection(db, move |conn| messages::set_job(conn, job, &noted))
+        .await
+        .map_err(Requeue::Db)?;
+    tracing::info!(
+        message_id = %message.id,
+        version = message.version,
+        previous_job = message.job_id.as_deref().unwrap_or_default(),
+        job = job_id,
+        "re-queued a due message whose job was missing"
+    );
+    Ok(true)
+}

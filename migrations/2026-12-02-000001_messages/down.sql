@@ -1,0 +1,3 @@
+DROP TABLE webhook_deliveries;
+DROP TABLE message_templates;
+DROP TABLE messages;
