@@ -4,6 +4,7 @@ mod api;
 mod components;
 mod pages;
 mod state;
+mod wall_clock;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
@@ -52,6 +53,7 @@ fn App() -> impl IntoView {
                         <Routes fallback=|| view! { <pages::NotFound/> }>
                             <Route path=path!("/") view=pages::customers::CustomersPage/>
                             <Route path=path!("/customers/:id") view=pages::customer_detail::CustomerDetailPage/>
+                            <Route path=path!("/messages") view=pages::messages::MessagesPage/>
                             <Route path=path!("/settings") view=pages::settings::SettingsPage/>
                         </Routes>
                     </main>

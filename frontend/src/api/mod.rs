@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod customers;
 pub mod invoices;
+pub mod messages;
 mod paths;
 pub mod setup;
 pub mod tokens;

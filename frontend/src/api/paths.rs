@@ -1,7 +1,7 @@
 //! Every path the web app calls, built in one place, and their query strings.
 
 use crm_contract::paths::PREFIX;
-use crm_contract::{ApiTokenId, CustomerId, InvoiceId, UserId};
+use crm_contract::{ApiTokenId, CustomerId, InvoiceId, MessageId, UserId};
 
 use super::Paging;
 
@@ -52,6 +52,30 @@ pub(super) fn customer_invoices(id: CustomerId) -> String {
 
 pub(super) fn invoice(id: InvoiceId) -> String {
     crm_contract::paths::invoice(id)
+}
+
+pub(super) fn customer_messages(id: CustomerId) -> String {
+    format!("{}/messages", customer(id))
+}
+
+pub(super) fn messages() -> String {
+    format!("{PREFIX}/messages")
+}
+
+pub(super) fn message(id: MessageId) -> String {
+    crm_contract::paths::message(id)
+}
+
+pub(super) fn message_cancel(id: MessageId) -> String {
+    format!("{}/cancel", message(id))
+}
+
+pub(super) fn message_resend(id: MessageId) -> String {
+    format!("{}/resend", message(id))
+}
+
+pub(super) fn message_templates() -> String {
+    format!("{PREFIX}/message-templates")
 }
 
 pub(super) fn tokens() -> String {
@@ -142,6 +166,16 @@ mod tests {
                 .with_paging(&Paging::first(50))
                 .on(user_activity(UserId::new(3))),
             "/api/v1/users/3/activity?limit=50"
+        );
+        assert_eq!(
+            Query::default()
+                .with("status", "scheduled,sending")
+                .on(messages()),
+            "/api/v1/messages?status=scheduled%2Csending"
+        );
+        assert_eq!(
+            message_cancel(MessageId::new(7)),
+            "/api/v1/messages/7/cancel"
         );
     }
 }

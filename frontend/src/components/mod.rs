@@ -2,6 +2,8 @@
 
 pub mod activity;
 pub mod field;
+pub mod message_form;
+pub mod message_status;
 pub mod modal;
 pub mod nav;
 pub mod toasts;

@@ -26,6 +26,7 @@ pub fn Nav() -> impl IntoView {
                 <A href="/" attr:class="navbar-brand me-2">"Customer Manager"</A>
                 <ul class="navbar-nav flex-row gap-3 me-auto">
                     <li class="nav-item"><A href="/" attr:class="nav-link">"Customers"</A></li>
+                    <li class="nav-item"><A href="/messages" attr:class="nav-link">"Messages"</A></li>
                     <li class="nav-item"><A href="/settings" attr:class="nav-link">"Settings"</A></li>
                 </ul>
                 <span class="navbar-text me-2 d-none d-md-inline">

@@ -1,4 +1,5 @@
-//! One customer: their data, edit, archive/restore, and the activity trail.
+//! One customer: their data, edit, archive/restore, their messages and invoices, and the
+//! activity trail.
 
 use crm_contract::customers::CustomerResponse;
 use crm_contract::{ActivityPage, CustomerId};
@@ -9,6 +10,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::{self, Paging};
 use crate::components::activity::ActivityList;
 use crate::pages::customer_form::CustomerFormModal;
+use crate::pages::customer_messages::MessagesSection;
 use crate::pages::invoices::InvoicesSection;
 use crate::pages::local_time;
 use crate::state::use_toasts;
@@ -67,7 +69,9 @@ pub fn CustomerDetailPage() -> impl IntoView {
                 Ok(c) => {
                     let (customer_id, archived) = (c.id, c.archived_at.is_some());
                     view! {
-                        <CustomerCard customer=c reload=reload/>
+                        <CustomerCard customer=c.clone() reload=reload/>
+                        <MessagesSection customer=c
+                            changed=Callback::new(move |()| activity_changed.update(|n| *n += 1))/>
                         <InvoicesSection customer_id=customer_id archived=archived
                             changed=Callback::new(move |()| activity_changed.update(|n| *n += 1))/>
                     }.into_any()

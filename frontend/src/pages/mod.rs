@@ -2,8 +2,10 @@
 
 pub mod customer_detail;
 pub mod customer_form;
+pub mod customer_messages;
 pub mod customers;
 pub mod invoices;
+pub mod messages;
 pub mod settings;
 pub mod sign_in;
 pub mod staff;
