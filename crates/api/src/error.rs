@@ -25,9 +25,9 @@ pub enum ApiError {
     /// 404: no such record or route.
     #[error("not found")]
     NotFound,
-    /// 405: the route exists but not with this method.
+    /// 405: the route exists but not with this method; `allow` lists those it takes.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: String },
     /// 409: the request conflicts with the record's state.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -77,7 +77,7 @@ impl ApiError {
             Self::BadCredentials => ("bad-credentials", "Wrong email or password"),
             Self::Forbidden(_) => ("forbidden", "Forbidden"),
             Self::NotFound => ("not-found", "Not found"),
-            Self::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
+            Self::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             Self::Conflict(_) => ("conflict", "Conflict"),
             Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
@@ -100,7 +100,9 @@ impl ApiError {
             }
             Self::BadCredentials => Some("The email or password is incorrect.".into()),
             Self::NotFound => Some("There is nothing at this address.".into()),
-            Self::MethodNotAllowed => Some("This address does not accept that method.".into()),
+            Self::MethodNotAllowed { .. } => {
+                Some("This address does not accept that method.".into())
+            }
             Self::Invalid(_) => Some("Some fields are not valid; see errors.".into()),
             Self::RateLimited { retry_after_secs } => Some(format!(
                 "Too many failed attempts; try again in {retry_after_secs} seconds."
@@ -135,7 +137,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized | Self::BadCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -162,6 +164,9 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_SECS.to_string()));
+            }
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.clone()));
             }
             Self::Unauthorized => {
                 response.insert_header((

@@ -15,6 +15,7 @@ pub mod routes;
 pub mod state;
 pub mod storage;
 pub mod twilio;
+pub mod unmatched;
 pub mod upload;
 
 use actix_web::body::MessageBody;
@@ -69,6 +70,6 @@ fn security_headers() -> DefaultHeaders {
         .add(("Cache-Control", "no-store"))
 }
 
-async fn not_found(_: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(unmatched::error_for(req.path()))
 }

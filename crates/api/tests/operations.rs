@@ -201,3 +201,23 @@ async fn without_a_built_web_app_the_root_says_how_to_build_it() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains("make run"), "{}", page.text);
 }
+
+#[actix_web::test]
+async fn a_method_an_address_does_not_take_is_405_with_the_methods_it_does() {
+    let (_db, state) = fresh(&[]);
+    let app = init_service(crm_api::app(state)).await;
+    for (method, uri, allow) in [
+        ("TRACE", "/api/v1/customers", "GET, POST"),
+        ("PUT", "/api/v1/customers/7", "GET, PATCH"),
+        ("DELETE", "/healthz", "GET"),
+    ] {
+        let request = TestRequest::default()
+            .method(method.parse().unwrap())
+            .uri(uri);
+        let answer = send(&app, request).await;
+        answer.assert_problem(405);
+        assert_eq!(answer.header("allow"), Some(allow), "{method} {uri}");
+    }
+    let nowhere = send(&app, TestRequest::get().uri("/api/v1/nowhere")).await;
+    nowhere.assert_problem(404);
+}

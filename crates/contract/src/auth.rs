@@ -40,7 +40,9 @@ pub struct SignedIn {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", schema(example = json!({"email": "ada@example.com", "password": "correct horse battery"})))]
 pub struct LoginRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub password: String,
 }
 

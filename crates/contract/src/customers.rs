@@ -88,7 +88,8 @@ pub struct UpdateCustomerRequest {
         deserialize_with = "double_option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    /// May be left out, but not `null`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub name: Option<Option<String>>,
     #[serde(
         default,
@@ -116,7 +117,8 @@ pub struct UpdateCustomerRequest {
         deserialize_with = "double_option",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    /// May be left out, but not `null`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub timezone: Option<Option<String>>,
     #[serde(
         default,

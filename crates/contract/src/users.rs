@@ -45,6 +45,10 @@ pub struct NewStaffRequest {
     pub password: String,
     /// `staff` (default) or `admin`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^(staff|admin)$", example = "staff")
+    )]
     pub role: Option<String>,
 }
 
@@ -58,6 +62,10 @@ pub struct UpdateStaffRequest {
     pub name: Option<String>,
     /// `staff` or `admin`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^(staff|admin)$", example = "admin")
+    )]
     pub role: Option<String>,
     /// A new password (at least 10 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -36,8 +36,12 @@ pub fn configure(web_dir: &Path) -> impl FnOnce(&mut web::ServiceConfig) + use<>
 
 async fn app_shell(req: ServiceRequest, index: PathBuf) -> ServiceResponse {
     let (req, _) = req.into_parts();
-    let response = if req.path().starts_with("/api/") || req.path().contains('.') {
-        ApiError::NotFound.error_response()
+    let unmatched = crate::unmatched::error_for(req.path());
+    let response = if req.path().starts_with("/api/")
+        || req.path().contains('.')
+        || !matches!(unmatched, ApiError::NotFound)
+    {
+        unmatched.error_response()
     } else {
         match NamedFile::open_async(&index).await {
             Ok(file) => file.into_response(&req),
