@@ -1,5 +1,5 @@
-# Builds crm-api and the web app it serves. Used by docker-compose.yml; `make run` is the way
-# without Docker.
+# Builds crm-api with the web app it serves, and crm-worker (same image, another entrypoint).
+# Used by docker-compose.yml; `make run` is the way without Docker.
 FROM rust:1.95-bookworm AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpq-dev nodejs npm \
@@ -14,8 +14,8 @@ COPY scripts scripts
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     scripts/frontend.sh \
-    && cargo build --release --locked -p crm-api \
-    && cp target/release/crm-api /usr/local/bin/crm-api
+    && cargo build --release --locked -p crm-api -p crm-worker \
+    && cp target/release/crm-api target/release/crm-worker /usr/local/bin/
 
 FROM debian:bookworm-slim
 RUN apt-get update \
@@ -23,7 +23,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home /app crm \
     && mkdir -p /app/receipts && chown crm /app/receipts
-COPY --from=build /usr/local/bin/crm-api /usr/local/bin/crm-api
+COPY --from=build /usr/local/bin/crm-api /usr/local/bin/crm-worker /usr/local/bin/
 COPY --from=build /src/frontend/dist /app/web
 WORKDIR /app
 USER crm

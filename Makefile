@@ -9,15 +9,15 @@ SERVICES = eval "$$(scripts/services.sh)"
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-run: ## Build the API and web app, make sure PostgreSQL and Redis are up, migrate, serve on 127.0.0.1:8080
+run: ## Build the API, worker and web app, make sure PostgreSQL and Redis are up, migrate, serve on 127.0.0.1:8080 and send due messages (Ctrl-C stops both)
 	@$(SERVICES) && \
 	scripts/frontend.sh && \
-	$(CARGO) build --release -p crm-api && \
+	$(CARGO) build --release -p crm-api -p crm-worker && \
 	$(CARGO) run -q --release -p crm-api -- migrate && \
 	echo && echo "Customer Manager: http://$${BIND_ADDR:-127.0.0.1:8080}  (API docs: /api/docs)" && \
 	echo "First run? Create the admin in the web app, with POST /api/v1/setup, or with:" && \
 	echo "  cargo run --release -p crm-api -- create-user --email you@example.com --name 'Your Name'" && echo && \
-	exec $(CARGO) run -q --release -p crm-api -- serve
+	exec scripts/run.sh
 
 test: ## Run every test: the OpenAPI document through real tools, Rust tests, then the web app in headless Chromium (real PostgreSQL and Redis)
 	@$(SERVICES) && \
@@ -37,6 +37,7 @@ test-browser: ## Build the web app and run the browser tests (screenshots in tes
 	scripts/frontend.sh && \
 	$(CARGO) build --workspace --bins --tests && \
 	cd frontend && CRM_API_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/crm-api" \
+	  CRM_WORKER_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/crm-worker" \
 	  node --test --test-concurrency=1 tests/
 
 frontend: ## Build the web app into frontend/dist (wasm-bindgen, wasm-opt, Bootstrap from npm)

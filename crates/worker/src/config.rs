@@ -152,7 +152,7 @@ pub enum LogFormat {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// Twilio is selected but a credential is missing.
-    #[error("MESSAGE_PROVIDER=twilio needs {0}; set it, or use MESSAGE_PROVIDER=log")]
+    #[error("MESSAGE_PROVIDER=twilio needs {0} (or use MESSAGE_PROVIDER=log)")]
     MissingTwilio(&'static str),
     /// Twilio's settings were refused.
     #[error("the Twilio settings (TWILIO_*) are wrong: {0}")]
@@ -275,10 +275,7 @@ mod tests {
         let error = config.provider().err().map(|e| e.to_string());
         assert_eq!(
             error.as_deref(),
-            Some(
-                "MESSAGE_PROVIDER=twilio needs TWILIO_ACCOUNT_SID; set it, or use \
-                 MESSAGE_PROVIDER=log"
-            )
+            Some("MESSAGE_PROVIDER=twilio needs TWILIO_ACCOUNT_SID (or use MESSAGE_PROVIDER=log)")
         );
     }
 

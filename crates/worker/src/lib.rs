@@ -247,7 +247,8 @@ pub async fn run(
             })
             .on_event(|worker, event| {
                 if let Event::Error(error) = event {
-                    tracing::warn!(worker = worker.name(), error = %error, "job failed; apalis retries it");
+                    // `send_message` has logged why, with the message.
+                    tracing::debug!(worker = worker.name(), error = %error, "job failed");
                 }
             })
             .shutdown_timeout(options.shutdown_timeout)

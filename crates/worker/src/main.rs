@@ -3,6 +3,8 @@
 //! sends under way finish; exits non-zero when its queue worker dies, for a supervisor to
 //! restart it.
 
+use std::process::ExitCode;
+
 use anyhow::Context;
 use crm_worker::WorkerState;
 use crm_worker::config::{Config, LogFormat};
@@ -12,9 +14,22 @@ use secrecy::ExposeSecret;
 const DATABASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let config = Config::load();
     init_tracing(config.log_format);
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "crm-worker is exiting with an error"
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
     let provider = config.provider().context("invalid configuration")?;
     let status_callback = config.status_callback().context("invalid configuration")?;
 

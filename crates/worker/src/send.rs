@@ -75,7 +75,10 @@ pub async fn send_message(
             tracing::warn!(message_id = %job.message_id, version = job.version, error = %error, "job failed; it will run again");
             Err(error.into())
         }
-        Err(panicked) => Err(panicked.into()),
+        Err(panicked) => {
+            tracing::error!(message_id = %job.message_id, version = job.version, error = %panicked, "the send panicked; the job will run again, and the claim keeps it from sending twice");
+            Err(panicked.into())
+        }
     }
 }
 
