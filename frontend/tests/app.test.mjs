@@ -130,6 +130,10 @@ test("search, open, edit, archive and restore a customer", async () => {
     await page.getByText("Prefers mornings.").waitFor();
     await page.locator("#activity").getByText("changed notes").waitFor();
 
+    page.once("dialog", (d) => {
+      assert.match(d.message(), /scheduled messages will be canceled/);
+      d.accept();
+    });
     await page.getByRole("button", { name: "Archive" }).click();
     await toast(page, "Grace Hopper archived").waitFor();
     await page.locator("h1 .badge", { hasText: "Archived" }).waitFor();

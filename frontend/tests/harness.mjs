@@ -11,6 +11,8 @@ import { chromium } from "playwright-core";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const apiBin = process.env.CRM_API_BIN ?? resolve(root, "target/debug/crm-api");
+const workerBin = process.env.CRM_WORKER_BIN ?? join(dirname(apiBin), "crm-worker");
+const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 export const artifacts = resolve(root, "test-artifacts/browser");
 mkdirSync(artifacts, { recursive: true });
 
@@ -32,10 +34,25 @@ function dropDatabase(name) {
   execFileSync("psql", [adminUrl, "-qc", `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`], { stdio: "ignore" });
 }
 
-/** Starts crm-api on a fresh database; `stop()` ends it and drops the database. */
+/** Deletes a queue's keys from Redis (apalis keeps them all under `<queue>:`); best effort. */
+function dropQueue(queue) {
+  try {
+    const redis = (...args) => execFileSync("redis-cli", ["-u", redisUrl, ...args], { encoding: "utf8" });
+    const keys = redis("--scan", "--pattern", `${queue}:*`).split("\n").filter(Boolean);
+    for (let i = 0; i < keys.length; i += 100) redis("DEL", ...keys.slice(i, i + 100));
+    // apalis lists each queue by its workers set.
+    redis("ZREM", "core:apalis:queues:list", `${queue}:workers`);
+  } catch {
+    // No redis-cli: the keys stay behind, harmlessly.
+  }
+}
+
+/** Starts crm-api on a fresh database and its own message queue (`crm-browser:<database>`,
+ * so jobs of other runs never mix); `stop()` ends it, drops the database and the queue. */
 export async function startServer(env = {}) {
   const name = `crm_browser_${process.pid}_${Math.random().toString(16).slice(2, 10)}`;
   const databaseUrl = adminUrl.replace(/\/[^/]*$/, `/${name}`);
+  const queue = env.MESSAGE_QUEUE ?? `crm-browser:${name}`;
   const port = await freePort();
   const receipts = mkdtempSync(join(tmpdir(), "crm-browser-receipts-"));
   const output = [];
@@ -43,7 +60,8 @@ export async function startServer(env = {}) {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
-      REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+      REDIS_URL: redisUrl,
+      MESSAGE_QUEUE: queue,
       BIND_ADDR: `127.0.0.1:${port}`,
       WEB_DIR: resolve(root, "frontend/dist"),
       RECEIPTS_DIR: receipts,
@@ -69,12 +87,56 @@ export async function startServer(env = {}) {
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    url,
+    url, databaseUrl, queue,
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
       dropDatabase(name);
+      dropQueue(queue);
       rmSync(receipts, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts crm-worker (from $CRM_WORKER_BIN, else next to crm-api) on `server`'s database and
+ * queue, printing messages instead of sending them, and waits until it takes jobs; `stop()`
+ * ends it. */
+export async function startWorker(server, env = {}) {
+  const output = [];
+  const child = spawn(workerBin, [], {
+    env: {
+      ...process.env,
+      DATABASE_URL: server.databaseUrl,
+      REDIS_URL: redisUrl,
+      MESSAGE_QUEUE: server.queue,
+      MESSAGE_PROVIDER: "log",
+      WORKER_POLL_MS: "200",
+      RECONCILE_SECS: "1",
+      // It waits for one send at most this long (plus 5 s) when stopped.
+      SEND_TIMEOUT_SECS: "2",
+      ...env,
+      RUST_LOG: "info",
+      NO_COLOR: "1",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout.on("data", (d) => output.push(d));
+  child.stderr.on("data", (d) => output.push(d));
+  const said = () => Buffer.concat(output).toString();
+  const deadline = Date.now() + 30_000;
+  while (!said().includes("worker started")) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGTERM");
+      throw new Error(`crm-worker did not start:\n${said()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    /** What the worker has logged so far. */
+    output: said,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
     },
   };
 }
@@ -100,22 +162,31 @@ export async function launchBrowser() {
   });
 }
 
-/** Server, browser and page for one test; `done(name)` saves a screenshot and cleans up. */
-export async function session({ viewport = { width: 1280, height: 860 }, env = {} } = {}) {
+/** Server, browser and page for one test; `done(name)` saves a screenshot and cleans up.
+ * `context` adds options of the browser context (e.g. `timezoneId`); `startWorker()` starts
+ * crm-worker on the server's database and queue, stopped by `done`. */
+export async function session({ viewport = { width: 1280, height: 860 }, env = {}, context: contextOptions = {} } = {}) {
   const server = await startServer(env);
+  const workers = [];
   const browser = await launchBrowser();
-  const context = await browser.newContext({ viewport });
+  const context = await browser.newContext({ viewport, ...contextOptions });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   return {
     server, browser, context, page, errors,
+    async startWorker(env) {
+      const worker = await startWorker(server, env);
+      workers.push(worker);
+      return worker;
+    },
     async done(name) {
       try {
         await page.screenshot({ path: resolve(artifacts, `${name}.png`), fullPage: true });
       } finally {
         await browser.close();
+        for (const worker of workers) await worker.stop();
         await server.stop();
       }
     },

@@ -206,7 +206,7 @@ impl CancelReason {
     /// The reason in words, as shown beside the message.
     pub fn describe(self, channel: Channel) -> &'static str {
         match (self, channel) {
-            (Self::Requested, _) => "Canceled.",
+            (Self::Requested, _) => "Canceled by staff.",
             (Self::CustomerArchived, _) => "Canceled: the customer was archived.",
             (Self::OptedOut, Channel::Sms) => "Canceled: the customer opted out of SMS.",
             (Self::OptedOut, Channel::Whatsapp) => "Canceled: the customer opted out of WhatsApp.",

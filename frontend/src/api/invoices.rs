@@ -63,6 +63,11 @@ impl IdempotencyKey {
             });
         Self(uuid)
     }
+
+    /// The key as sent in the header.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl Default for IdempotencyKey {

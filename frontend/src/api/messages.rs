@@ -8,16 +8,19 @@ use crm_contract::messages::{
 use crm_contract::{CustomerId, MessageId};
 use crm_domain::Channel;
 
+use super::invoices::IdempotencyKey;
 use super::paths::{self, Query};
 use super::transport;
 use super::{ApiError, Paging};
 
-/// `POST /customers/{id}/messages`: schedules a message to the customer.
+/// `POST /customers/{id}/messages`: schedules a message to the customer; `key` makes sending
+/// it again after a lost answer safe.
 pub async fn schedule(
     customer: CustomerId,
     request: &CreateMessageRequest,
+    key: &IdempotencyKey,
 ) -> Result<MessageResponse, ApiError> {
-    transport::post(&paths::customer_messages(customer), request).await
+    transport::post_once(&paths::customer_messages(customer), request, key.as_str()).await
 }
 
 /// `GET /customers/{id}/messages`: a page of the customer's messages, latest send time first.

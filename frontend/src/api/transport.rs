@@ -36,9 +36,21 @@ fn csrf_token() -> Option<String> {
 }
 
 async fn call(method: Method, path: &str, body: Option<String>) -> Result<String, ApiError> {
+    call_with_key(method, path, body, None).await
+}
+
+async fn call_with_key(
+    method: Method,
+    path: &str,
+    body: Option<String>,
+    idempotency_key: Option<&str>,
+) -> Result<String, ApiError> {
     let mut builder = RequestBuilder::new(path)
         .method(method.clone())
         .header("Accept", "application/json");
+    if let Some(key) = idempotency_key {
+        builder = builder.header("Idempotency-Key", key);
+    }
     if !matches!(method, Method::GET | Method::HEAD)
         && let Some(token) = csrf_token()
     {
@@ -112,6 +124,16 @@ pub(super) async fn post<B: Serialize, T: DeserializeOwned>(
     body: &B,
 ) -> Result<T, ApiError> {
     parse(&call(Method::POST, path, encode(body)).await?)
+}
+
+/// `POST path` with a JSON body and an `Idempotency-Key`: sent again after a lost answer, it
+/// gets the first answer instead of being carried out twice.
+pub(super) async fn post_once<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+    idempotency_key: &str,
+) -> Result<T, ApiError> {
+    parse(&call_with_key(Method::POST, path, encode(body), Some(idempotency_key)).await?)
 }
 
 /// `POST path` with no body, for an answer.

@@ -12,7 +12,8 @@ use crm_domain::{
 };
 use leptos::prelude::*;
 
-use crate::api;
+use crate::api::invoices::IdempotencyKey;
+use crate::api::{self, ApiError};
 use crate::components::field::{FormAlert, passes_checks, show_save_error};
 use crate::components::message_status::channel_label;
 use crate::components::modal::Modal;
@@ -205,16 +206,21 @@ pub fn MessageFormModal(
         (local != wall).then(|| wall_clock::local_date_time(at))
     };
 
+    // One key per attempt: kept when the answer was lost (sending again then gets the first
+    // answer, never a second message), renewed after any answer.
+    let attempt = StoredValue::new(IdempotencyKey::new());
     let send = Action::new_local(move |request: &Request| {
         let request = request.clone();
         async move {
             let (result, done) = match request {
                 Request::Schedule(body) => {
                     let id = customer.with_value(|c| c.id);
-                    (
-                        api::messages::schedule(id, &body).await,
-                        "Message scheduled.",
-                    )
+                    let key = attempt.get_value();
+                    let scheduled = api::messages::schedule(id, &body, &key).await;
+                    if scheduled != Err(ApiError::Network) {
+                        attempt.set_value(IdempotencyKey::new());
+                    }
+                    (scheduled, "Message scheduled.")
                 }
                 Request::Edit(id, body) => {
                     (api::messages::edit(id, &body).await, "Message changed.")

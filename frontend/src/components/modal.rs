@@ -108,3 +108,10 @@ fn focus_first_control() {
         }
     });
 }
+
+/// Asks the browser's own yes/no question; `false` when it can't be asked.
+pub fn confirm(question: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.confirm_with_message(question).ok())
+        .unwrap_or(false)
+}

@@ -9,6 +9,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{self, Paging};
 use crate::components::activity::ActivityList;
+use crate::components::modal::confirm;
 use crate::pages::customer_form::CustomerFormModal;
 use crate::pages::customer_messages::MessagesSection;
 use crate::pages::invoices::InvoicesSection;
@@ -153,7 +154,13 @@ fn CustomerCard(customer: CustomerResponse, reload: RwSignal<u32>) -> impl IntoV
                 title=if archived { "Restore the customer to edit" } else { "" }
                 on:click=move |_| editing.set(true)>"Edit"</button>
             <button type="button" class="btn btn-outline-secondary" disabled=move || pending.get()
-                on:click=move |_| { toggle.dispatch(()); }>
+                on:click=move |_| {
+                    let question = "Archive this customer? Their scheduled messages will be \
+                        canceled; everything else is kept and they can be restored.";
+                    if archived || confirm(question) {
+                        toggle.dispatch(());
+                    }
+                }>
                 {if archived { "Restore" } else { "Archive" }}
             </button>
         </div>

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use crate::api::{self, Paging};
 use crate::components::message_form::MessageFormModal;
 use crate::components::message_status::{StatusBadge, channel_label, excerpt};
+use crate::components::modal::confirm;
 use crate::state::use_toasts;
 use crate::wall_clock;
 
@@ -161,7 +162,7 @@ pub fn MessagesSection(customer: CustomerResponse, changed: Callback<()>) -> imp
             <tr>
                 <td class="text-nowrap">{when}</td>
                 <td>{channel_label(message.channel)}</td>
-                <td class="text-break">{summary}</td>
+                <td class="text-break" style="min-width: 12rem">{summary}</td>
                 <td><StatusBadge status=message.status reason=message.status_reason.clone()/></td>
                 <td class="text-end text-nowrap">
                     {editable.then(|| view! {
@@ -245,10 +246,4 @@ pub fn MessagesSection(customer: CustomerResponse, changed: Callback<()>) -> imp
                 on_saved=Callback::new(move |_| { editing.set(None); refresh(); })/>
         })}
     }
-}
-
-fn confirm(question: &str) -> bool {
-    web_sys::window()
-        .and_then(|w| w.confirm_with_message(question).ok())
-        .unwrap_or(false)
 }

@@ -12,6 +12,7 @@ use crate::api::invoices::IdempotencyKey;
 use crate::api::{self, ApiError, Paging};
 use crate::components::field::{FormAlert, TextField, passes_checks, show_save_error};
 use crate::components::modal::Modal;
+use crate::components::modal::confirm;
 use crate::state::use_toasts;
 
 /// Invoices fetched per page.
@@ -382,10 +383,4 @@ fn chosen_file(form: &web_sys::HtmlFormElement) -> Option<web_sys::File> {
         .and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
         .and_then(|input| input.files())
         .and_then(|files| files.get(0))
-}
-
-fn confirm(question: &str) -> bool {
-    web_sys::window()
-        .and_then(|w| w.confirm_with_message(question).ok())
-        .unwrap_or(false)
 }

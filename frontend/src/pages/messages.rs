@@ -252,7 +252,7 @@ pub fn MessagesPage() -> impl IntoView {
                                                     <td class="text-nowrap" style="width: 6rem">{local_clock_time(millis_of(&m))}</td>
                                                     <td><A href=format!("/customers/{}", m.customer_id)>{name}</A></td>
                                                     <td>{channel_label(m.channel)}</td>
-                                                    <td class="text-break">{summary}</td>
+                                                    <td class="text-break" style="min-width: 12rem">{summary}</td>
                                                     <td><StatusBadge status=m.status reason=m.status_reason.clone()/></td>
                                                 </tr>
                                             }}).collect_view()}

@@ -10,6 +10,7 @@ use crate::api::{self, ApiError};
 use crate::components::field::{
     FormAlert, TextField, focus_first_invalid, passes_checks, show_save_error,
 };
+use crate::components::modal::confirm;
 use crate::pages::local_time;
 use crate::pages::staff::StaffSection;
 use crate::state::{use_session, use_toasts};
@@ -223,10 +224,4 @@ fn copy_to_clipboard(text: &str) {
     if let Some(window) = web_sys::window() {
         let _ = window.navigator().clipboard().write_text(text);
     }
-}
-
-fn confirm(question: &str) -> bool {
-    web_sys::window()
-        .and_then(|w| w.confirm_with_message(question).ok())
-        .unwrap_or(false)
 }
