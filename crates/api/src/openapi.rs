@@ -164,6 +164,25 @@ impl Modify for IdempotencyKeys {
     }
 }
 
+/// The multipart forms take no parts but their own (the extractor refuses others with 422),
+/// which utoipa can only say of serde-derived types.
+struct ClosedForms;
+
+impl Modify for ClosedForms {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{AdditionalProperties, Schema};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for name in ["InvoiceUpload", "InvoiceEdit", "ReceiptUpload"] {
+            if let Some(RefOr::T(Schema::Object(form))) = components.schemas.get_mut(name) {
+                form.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
+}
+
 /// The whole document: [`ApiDoc`] with every registered route's operation.
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut document) = App::new()
@@ -172,6 +191,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(crate::routes::configure)
         .split_for_parts();
     IdempotencyKeys.modify(&mut document);
+    ClosedForms.modify(&mut document);
     document
 }
 

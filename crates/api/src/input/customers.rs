@@ -111,8 +111,9 @@ pub struct CustomerFilter {
     /// Case-insensitive partial match on name, email or phone numbers.
     #[param(example = "ada", max_length = 200)]
     pub q: Option<String>,
-    /// `false` (default): active customers; `true`: archived ones only; `all`: both.
-    #[param(value_type = Option<String>, example = "false", pattern = "^(false|true|all)$")]
+    /// `false` (default, also when empty): active customers; `true`: archived ones only; `all`:
+    /// both.
+    #[param(value_type = Option<String>, example = "false", pattern = "^(false|true|all)?$")]
     pub archived: Option<String>,
 }
 
