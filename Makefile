@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SERVICES = eval "$$(scripts/services.sh)"
 
-.PHONY: help run test test-browser frontend bench lint fmt openapi migrate schema clean-test-dbs
+.PHONY: help run test test-browser fault-test frontend bench lint fmt openapi migrate schema clean-test-dbs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -40,11 +40,15 @@ test-browser: ## Build the web app and run the browser tests (screenshots in tes
 	  CRM_WORKER_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/crm-worker" \
 	  node --test --test-concurrency=1 tests/
 
+fault-test: ## Scheduled messages under faults: 1,000 messages while workers are killed, the queue is wiped and PostgreSQL restarts (PROFILE=release for release builds)
+	@$(SERVICES) && scripts/fault-messages.sh
+
 frontend: ## Build the web app into frontend/dist (wasm-bindgen, wasm-opt, Bootstrap from npm)
 	scripts/frontend.sh
 
-bench: ## Benchmarks: receipt conversion vs a plain copy and vs Pillow (figures in README)
+bench: ## Benchmarks: receipt conversion vs a plain copy and vs Pillow, then 10,000 messages due in one minute (figures in README)
 	scripts/bench.sh
+	@$(SERVICES) && scripts/bench-messages.sh
 
 lint: ## cargo fmt --check, clippy (native and wasm) with warnings as errors
 	$(CARGO) fmt --all -- --check
