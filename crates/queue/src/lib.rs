@@ -94,10 +94,107 @@ pub async fn is_pending(storage: &Storage, task_id: &str) -> Result<bool, QueueE
     Ok(score.is_some() || matches!(status.as_deref(), Some("Pending" | "Running")))
 }
 
+/// The most jobs that may fall due in one second. apalis-redis 1.0 moves every due job with
+/// one Lua `unpack`, which fails above about 8,000 ("too many results to unpack") and then
+/// stops every worker, again at each restart.
+pub const MAX_DUE_PER_SECOND: usize = 5_000;
+
+/// Re-times jobs due now or within `ahead` so that no second holds more than
+/// [`MAX_DUE_PER_SECOND`]: the excess moves to the following seconds, in order (those due
+/// first stay first). Jobs a worker takes meanwhile are left alone (`ZADD XX`). Returns how
+/// many were moved.
+pub async fn spread_due(storage: &Storage, ahead: Duration) -> Result<usize, QueueError> {
+    let set = storage.get_config().scheduled_jobs_set();
+    let mut connection = storage.clone().get_connection().clone();
+    let now = Utc::now().timestamp();
+    let until = now + i64::try_from(ahead.as_secs()).unwrap_or(0);
+    let mut range = redis::cmd("ZRANGEBYSCORE");
+    range.arg(&set).arg("-inf").arg(until).arg("WITHSCORES");
+    let due: Vec<(String, f64)> =
+        tokio::time::timeout(PUSH_TIMEOUT * 5, range.query_async(&mut connection))
+            .await
+            .map_err(|_| QueueError::Timeout)??;
+    let moves = spread(&due, now);
+    for chunk in moves.chunks(1_000) {
+        let mut pipe = redis::pipe();
+        for (id, second) in chunk {
+            pipe.cmd("ZADD")
+                .arg(&set)
+                .arg("XX")
+                .arg(*second)
+                .arg(id)
+                .ignore();
+        }
+        tokio::time::timeout(PUSH_TIMEOUT, pipe.query_async::<()>(&mut connection))
+            .await
+            .map_err(|_| QueueError::Timeout)??;
+    }
+    Ok(moves.len())
+}
+
+/// The new second of each job in `due` (sorted by time, jobs already due counting as due at
+/// `now`) that must move so that no second holds more than [`MAX_DUE_PER_SECOND`].
+fn spread(due: &[(String, f64)], now: i64) -> Vec<(String, i64)> {
+    let mut moves = Vec::new();
+    let (mut second, mut taken) = (now, 0usize);
+    for (id, score) in due {
+        let wanted = (*score as i64).max(now);
+        if wanted > second {
+            (second, taken) = (wanted, 0);
+        }
+        if taken == MAX_DUE_PER_SECOND {
+            (second, taken) = (second + 1, 0);
+        }
+        taken += 1;
+        if second != *score as i64 {
+            moves.push((id.clone(), second));
+        }
+    }
+    moves
+}
+
 /// Whether Redis answers.
 pub async fn ping(storage: &Storage) -> bool {
     let mut connection = storage.clone().get_connection().clone();
     let command = redis::cmd("PING");
     let ping = command.query_async::<String>(&mut connection);
     matches!(tokio::time::timeout(PUSH_TIMEOUT, ping).await, Ok(Ok(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_second_gets_more_than_its_share_and_the_order_holds() {
+        let now = 1_000;
+        let mut due: Vec<(String, f64)> = (0..12_000)
+            .map(|i| (format!("a{i}"), (now - 5) as f64))
+            .collect();
+        due.extend((0..100).map(|i| (format!("b{i}"), (now + 1) as f64)));
+        due.extend((0..10).map(|i| (format!("c{i}"), (now + 9) as f64)));
+        let moves: std::collections::HashMap<String, i64> = spread(&due, now).into_iter().collect();
+        let second_of = |id: &str, score: f64| moves.get(id).copied().unwrap_or(score as i64);
+        let mut per_second = std::collections::BTreeMap::<i64, usize>::new();
+        for (id, score) in &due {
+            *per_second.entry(second_of(id, *score)).or_default() += 1;
+        }
+        assert!(
+            per_second.values().all(|n| *n <= MAX_DUE_PER_SECOND),
+            "{per_second:?}"
+        );
+        assert_eq!(per_second.values().sum::<usize>(), due.len());
+        assert_eq!(second_of("a0", 995.0), now, "the first due go at once");
+        assert_eq!(second_of("a11999", 995.0), now + 2);
+        assert_eq!(
+            second_of("b0", 1001.0),
+            now + 2,
+            "after the backlog, never before its time"
+        );
+        assert_eq!(
+            second_of("c0", 1009.0),
+            now + 9,
+            "later jobs keep their time"
+        );
+    }
 }

@@ -220,6 +220,15 @@ pub async fn run(
     });
 
     if wait_for_redis(&storage, &shutdown).await {
+        // Before taking jobs: a backlog larger than apalis can fetch at once (a long outage, a
+        // burst) would stop this worker at its first poll.
+        match crm_queue::spread_due(&storage, reconcile::SPREAD_AHEAD).await {
+            Ok(0) => {}
+            Ok(moved) => {
+                tracing::warn!(moved, "spread a backlog of due jobs over the next seconds")
+            }
+            Err(error) => tracing::warn!(%error, "could not check the backlog of due jobs"),
+        }
         tracing::info!(
             worker = state.name(),
             provider = state.provider_name(),

@@ -17,6 +17,9 @@ use crate::{DbError, with_connection};
 
 /// How late a message must be before its job is looked for: time for the API to push it.
 const LATE: Duration = Duration::from_secs(3);
+/// How far ahead each round keeps any second from holding more jobs than apalis can fetch at
+/// once (see [`crm_queue::spread_due`]).
+pub const SPREAD_AHEAD: Duration = Duration::from_secs(60);
 /// The most due messages looked at in one round.
 const BATCH: i64 = 500;
 
@@ -59,6 +62,18 @@ pub async fn reconcile_once(db: &PgPool, storage: &Storage) -> Result<Reconciled
         );
     }
     done.expired = expired.len();
+
+    match crm_queue::spread_due(storage, SPREAD_AHEAD).await {
+        Ok(0) => {}
+        Ok(moved) => tracing::warn!(
+            moved,
+            "reconciler: spread jobs due together over the next seconds"
+        ),
+        Err(error) => {
+            tracing::warn!(error = %error, "reconciler: Redis unreachable; trying again later");
+            done.redis_failed = true;
+        }
+    }
 
     let late = chrono::Duration::from_std(LATE).unwrap_or_default();
     let overdue = with_connection(db, move |conn| messages::overdue(conn, late, BATCH)).await?;
