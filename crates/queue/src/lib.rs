@@ -80,8 +80,19 @@ pub async fn schedule(
     }
 }
 
-/// Whether the job `task_id` is still waiting or running (so its message needs no other).
-pub async fn is_pending(storage: &Storage, task_id: &str) -> Result<bool, QueueError> {
+/// Where a job is, as far as Redis knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Scheduled or queued: a worker will take it.
+    Waiting,
+    /// Taken by a worker. If that worker was killed, apalis may never give it back.
+    Running,
+    /// Done, dead, or unknown to Redis (lost with its data).
+    Gone,
+}
+
+/// Where the job `task_id` is.
+pub async fn job_state(storage: &Storage, task_id: &str) -> Result<JobState, QueueError> {
     let config = storage.get_config();
     let mut connection = storage.clone().get_connection().clone();
     let mut pipe = redis::pipe();
@@ -91,7 +102,16 @@ pub async fn is_pending(storage: &Storage, task_id: &str) -> Result<bool, QueueE
     let (score, status) = tokio::time::timeout(PUSH_TIMEOUT, query)
         .await
         .map_err(|_| QueueError::Timeout)??;
-    Ok(score.is_some() || matches!(status.as_deref(), Some("Pending" | "Running")))
+    Ok(match (score, status.as_deref()) {
+        (Some(_), _) | (None, Some("Pending")) => JobState::Waiting,
+        (None, Some("Running")) => JobState::Running,
+        _ => JobState::Gone,
+    })
+}
+
+/// Whether the job `task_id` is still waiting or running.
+pub async fn is_pending(storage: &Storage, task_id: &str) -> Result<bool, QueueError> {
+    Ok(job_state(storage, task_id).await? != JobState::Gone)
 }
 
 /// The most jobs that may fall due in one second. apalis-redis 1.0 moves every due job with

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use crm_db::PgPool;
 use crm_db::messages::{self, Message};
-use crm_queue::Storage;
+use crm_queue::{JobState, Storage};
 use tokio_util::sync::CancellationToken;
 
 use crate::{DbError, with_connection};
@@ -20,6 +20,9 @@ const LATE: Duration = Duration::from_secs(3);
 /// How far ahead each round keeps any second from holding more jobs than apalis can fetch at
 /// once (see [`crm_queue::spread_due`]).
 pub const SPREAD_AHEAD: Duration = Duration::from_secs(60);
+/// How long after its time a message whose job a worker took may still be waiting for that
+/// worker's claim before the job counts as abandoned (its worker was killed).
+const ABANDONED: Duration = Duration::from_secs(30);
 /// The most due messages looked at in one round.
 const BATCH: i64 = 500;
 
@@ -103,12 +106,19 @@ async fn requeue_if_jobless(
     storage: &Storage,
     message: &Message,
 ) -> Result<bool, Requeue> {
-    if let Some(job_id) = &message.job_id
-        && crm_queue::is_pending(storage, job_id)
+    if let Some(job_id) = &message.job_id {
+        let state = crm_queue::job_state(storage, job_id)
             .await
-            .map_err(Requeue::Redis)?
-    {
-        return Ok(false);
+            .map_err(Requeue::Redis)?;
+        // A job taken by a worker that was killed stays "running" forever; a live worker claims
+        // a taken message within moments, so one still scheduled long after is re-queued.
+        let abandoned = Utc::now() - message.send_at
+            > chrono::Duration::from_std(ABANDONED).unwrap_or_default();
+        match state {
+            JobState::Waiting => return Ok(false),
+            JobState::Running if !abandoned => return Ok(false),
+            JobState::Running | JobState::Gone => {}
+        }
     }
     let job = message.job();
     let now = Utc::now();

@@ -546,6 +546,43 @@ async fn a_due_message_whose_job_redis_lost_gets_a_new_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_left_running_by_a_killed_worker_is_replaced_once_the_message_is_long_overdue() {
+    let shop = Shop::open().await;
+    let queue = TestQueue::new();
+    let job_id = |message: &Message| crm_queue::task_id(message.job(), None);
+    let mark_running = |id: &str| {
+        use redis::Commands;
+        let mut conn = redis::Client::open(queue.url.as_str())
+            .and_then(|c| c.get_connection())
+            .unwrap();
+        let meta = format!("{}:{id}", queue.storage.get_config().job_meta_hash());
+        let _: () = conn.hset(meta, "status", "Running").unwrap();
+    };
+    // Taken moments ago: its worker may still claim it.
+    let recent = shop.sms_due("recent", Duration::from_secs(10));
+    messages::set_job(&mut shop.conn(), recent.job(), &job_id(&recent)).unwrap();
+    mark_running(&job_id(&recent));
+    // Taken long ago and still not claimed: its worker is gone.
+    let abandoned = shop.sms_due("abandoned", Duration::from_secs(60));
+    messages::set_job(&mut shop.conn(), abandoned.job(), &job_id(&abandoned)).unwrap();
+    mark_running(&job_id(&abandoned));
+
+    let reconciled = reconcile::reconcile_once(&shop.db.pool(), &queue.storage)
+        .await
+        .unwrap();
+
+    assert_eq!(reconciled.requeued, 1);
+    assert_eq!(shop.reload(&recent).job_id, Some(job_id(&recent)));
+    let replaced = shop.reload(&abandoned).job_id.unwrap();
+    assert_ne!(replaced, job_id(&abandoned));
+    assert!(
+        crm_queue::is_pending(&queue.storage, &replaced)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_due_message_whose_job_is_still_queued_is_left_alone() {
     let shop = Shop::open().await;
     let queue = TestQueue::new();
