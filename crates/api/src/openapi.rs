@@ -72,7 +72,7 @@ impl Modify for IdempotencyKeys {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
         use utoipa::openapi::{
-            ContentBuilder, Ref, RefOr, Required, ResponseBuilder, Type,
+            RefOr, Required, Type,
             schema::{ObjectBuilder, Schema},
         };
         for item in openapi.paths.paths.values_mut() {
@@ -106,18 +106,6 @@ impl Modify for IdempotencyKeys {
             post.parameters
                 .get_or_insert_with(Vec::new)
                 .push(RefOr::T(parameter));
-            let problem = |description: &str| -> RefOr<utoipa::openapi::Response> {
-                ResponseBuilder::new()
-                    .description(description)
-                    .content(
-                        "application/problem+json",
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("Problem")))
-                            .build(),
-                    )
-                    .build()
-                    .into()
-            };
             let responses = &mut post.responses.responses;
             responses.entry("409".to_owned()).or_insert_with(|| {
                 problem("A request with this Idempotency-Key is still being worked on (or another conflict).")
@@ -145,23 +133,27 @@ impl Modify for IdempotencyKeys {
                         .responses
                         .entry("415".to_owned())
                         .or_insert_with(|| {
-                            ResponseBuilder::new()
-                                .description(
-                                    "The body is not JSON (`Content-Type: application/json`).",
-                                )
-                                .content(
-                                    "application/problem+json",
-                                    ContentBuilder::new()
-                                        .schema(Some(Ref::from_schema_name("Problem")))
-                                        .build(),
-                                )
-                                .build()
-                                .into()
+                            problem("The body is not JSON (`Content-Type: application/json`).")
                         });
                 }
             }
         }
     }
+}
+
+/// A response with a problem+json body.
+fn problem(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into()
 }
 
 /// The multipart forms take no parts but their own (the extractor refuses others with 422),

@@ -423,8 +423,11 @@ impl ListPosition {
     }
 }
 
-fn filtered(query: &MessageQuery) -> messages::BoxedQuery<'static, Pg> {
-    let mut rows = messages::table.into_boxed();
+/// Messages with their customers, as lists read them.
+type WithCustomers = diesel::dsl::InnerJoin<messages::table, customers::table>;
+
+fn filtered(query: &MessageQuery) -> diesel::dsl::IntoBoxed<'static, WithCustomers, Pg> {
+    let mut rows = messages::table.inner_join(customers::table).into_boxed();
     if let Some(customer) = query.customer {
         rows = rows.filter(messages::customer_id.eq(customer));
     }
@@ -470,14 +473,9 @@ pub fn list(
         Order::LatestFirst => rows.order((messages::send_at.desc(), messages::id.desc())),
         Order::SoonestFirst => rows.order((messages::send_at.asc(), messages::id.asc())),
     };
-    let ids: Vec<MessageId> = rows.select(messages::id).limit(limit).load(conn)?;
-    let mut listed: Vec<Listed> = messages::table
-        .inner_join(customers::table)
-        .filter(messages::id.eq_any(&ids))
-        .select((Message::as_select(), customers::name))
-        .load(conn)?;
-    listed.sort_by_key(|row| ids.iter().position(|id| *id == row.message.id));
-    Ok(listed)
+    rows.select((Message::as_select(), customers::name))
+        .limit(limit)
+        .load(conn)
 }
 
 /// How many messages match `query`, over all pages.

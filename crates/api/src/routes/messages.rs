@@ -13,7 +13,7 @@ use crm_contract::messages::{
 };
 use crm_contract::{CustomerId, MessageId, Page, UserId, paths};
 use crm_db::messages::{
-    self as rows, ChangeError, ListPosition, Listed, Message, NewMessage, Order,
+    self as rows, ChangeError, ListPosition, Listed, Message, MessageQuery, NewMessage, Order,
 };
 use crm_domain::{Channel, FieldErrors, sms_length};
 use serde::{Deserialize, Serialize};
@@ -163,24 +163,7 @@ pub async fn list_for_customer(
     filter: web::Query<MessageFilter>,
     paging: Paging<MessageCursor>,
 ) -> Result<web::Json<MessagePage>, ApiError> {
-    let id = id.into_inner();
-    let mut errors = FieldErrors::new();
-    let mut query = filter.into_inner().parse(&mut errors);
-    query.customer = Some(id);
-    let paging = paging.checked(errors)?;
-    let after = paging.after.as_ref().map(|c| ListPosition {
-        send_at: c.t,
-        id: c.i,
-    });
-    let fetch = paging.fetch();
-    let (rows, total) = state
-        .db(move |conn| {
-            crm_db::customers::find(conn, id)?;
-            let rows = rows::list(conn, &query, Order::LatestFirst, after, fetch)?;
-            Ok((rows, rows::count(conn, &query)?))
-        })
-        .await?;
-    Ok(web::Json(paging.page(rows, total, cursor_after, response)))
+    page(&state, filter.into_inner(), Some(id.into_inner()), paging).await
 }
 
 /// The agenda: messages of every customer, soonest first; e.g. `?status=scheduled` for what is
@@ -199,17 +182,38 @@ pub async fn list(
     filter: web::Query<MessageFilter>,
     paging: Paging<MessageCursor>,
 ) -> Result<web::Json<MessagePage>, ApiError> {
+    page(&state, filter.into_inner(), None, paging).await
+}
+
+/// A page of messages: of one customer (a 404 if there is none), latest first; or of all,
+/// soonest first.
+async fn page(
+    state: &AppState,
+    filter: MessageFilter,
+    customer: Option<CustomerId>,
+    paging: Paging<MessageCursor>,
+) -> Result<web::Json<MessagePage>, ApiError> {
     let mut errors = FieldErrors::new();
-    let query = filter.into_inner().parse(&mut errors);
+    let query = MessageQuery {
+        customer,
+        ..filter.parse(&mut errors)
+    };
     let paging = paging.checked(errors)?;
     let after = paging.after.as_ref().map(|c| ListPosition {
         send_at: c.t,
         id: c.i,
     });
+    let order = match customer {
+        Some(_) => Order::LatestFirst,
+        None => Order::SoonestFirst,
+    };
     let fetch = paging.fetch();
     let (rows, total) = state
         .db(move |conn| {
-            let rows = rows::list(conn, &query, Order::SoonestFirst, after, fetch)?;
+            if let Some(customer) = customer {
+                crm_db::customers::find(conn, customer)?;
+            }
+            let rows = rows::list(conn, &query, order, after, fetch)?;
             Ok((rows, rows::count(conn, &query)?))
         })
         .await?;
