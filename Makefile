@@ -46,9 +46,10 @@ fault-test: ## Scheduled messages under faults: 1,000 messages while workers are
 frontend: ## Build the web app into frontend/dist (wasm-bindgen, wasm-opt, Bootstrap from npm)
 	scripts/frontend.sh
 
-bench: ## Benchmarks: receipt conversion vs a plain copy and vs Pillow, then 10,000 messages due in one minute (figures in README)
+bench: ## Benchmarks: receipt conversion vs a plain copy and vs Pillow, 10,000 messages due in one minute, 1,000 live-event streams (figures in README)
 	scripts/bench.sh
 	@$(SERVICES) && scripts/bench-messages.sh
+	@$(SERVICES) && scripts/bench-events.sh
 
 lint: ## cargo fmt --check, clippy (native and wasm) with warnings as errors
 	$(CARGO) fmt --all -- --check

@@ -2,16 +2,20 @@
 
 mod api;
 mod components;
+mod live;
+mod notifications;
 mod pages;
 mod state;
 mod wall_clock;
 
+use crm_contract::auth::UpdateMeRequest;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use components::nav::Nav;
 use components::toasts::ToastHost;
+use live::Live;
 use state::{Session, Toasts};
 
 fn main() {
@@ -26,8 +30,10 @@ fn App() -> impl IntoView {
         checked: RwSignal::new(false),
     };
     let toasts = Toasts::new();
+    let live = Live::new();
     provide_context(session);
     provide_context(toasts);
+    provide_context(live);
     api::on_unauthorized(move || {
         if session.user.get_untracked().is_some() {
             session.user.set(None);
@@ -40,6 +46,7 @@ fn App() -> impl IntoView {
         }
         session.checked.set(true);
     });
+    follow_the_signed_in_user(session, live);
 
     view! {
         <ToastHost/>
@@ -54,6 +61,7 @@ fn App() -> impl IntoView {
                             <Route path=path!("/") view=pages::customers::CustomersPage/>
                             <Route path=path!("/customers/:id") view=pages::customer_detail::CustomerDetailPage/>
                             <Route path=path!("/messages") view=pages::messages::MessagesPage/>
+                            <Route path=path!("/reminders") view=pages::reminders::RemindersPage/>
                             <Route path=path!("/settings") view=pages::settings::SettingsPage/>
                         </Routes>
                     </main>
@@ -61,4 +69,39 @@ fn App() -> impl IntoView {
             </Show>
         </Router>
     }
+}
+
+/// While someone is signed in, live updates flow; and a user without a time zone gets the
+/// browser's, so reminder times and "tomorrow 09:00" mean what they see.
+fn follow_the_signed_in_user(session: Session, live: Live) {
+    let user_id = Memo::new(move |_| session.user.with(|u| u.as_ref().map(|u| u.id)));
+    Effect::new(move |_| match user_id.get() {
+        Some(_) => {
+            live.connect();
+            adopt_browser_zone(session);
+        }
+        None => live.disconnect(),
+    });
+}
+
+/// Saves the browser's time zone as the user's when they have none yet.
+fn adopt_browser_zone(session: Session) {
+    let unset = session
+        .user
+        .with_untracked(|u| u.as_ref().is_some_and(|u| u.timezone.is_none()));
+    let Some(zone) = wall_clock::browser_zone().filter(|_| unset) else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        let body = UpdateMeRequest {
+            timezone: Some(zone),
+        };
+        if let Ok(user) = api::auth::update_me(&body).await {
+            session.user.update(|current| {
+                if current.as_ref().is_some_and(|c| c.id == user.id) {
+                    *current = Some(user);
+                }
+            });
+        }
+    });
 }

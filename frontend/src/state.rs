@@ -1,4 +1,5 @@
-//! App-wide state shared through context: who is signed in, and the toasts.
+//! App-wide state shared through context: who is signed in, and the toasts. (The live
+//! updates are in `crate::live`.)
 
 use crm_contract::auth::UserResponse;
 use leptos::prelude::*;
@@ -12,11 +13,24 @@ pub struct Session {
     pub checked: RwSignal<bool>,
 }
 
+impl Session {
+    /// The IANA time zone the user's times are shown in: their own, else the browser's, else
+    /// UTC. Not tracked: times are written when a list is drawn.
+    pub fn zone(&self) -> String {
+        self.user
+            .with_untracked(|user| user.as_ref().and_then(|u| u.timezone.clone()))
+            .or_else(crate::wall_clock::browser_zone)
+            .unwrap_or_else(|| "UTC".to_owned())
+    }
+}
+
 /// How a toast looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToastKind {
     Success,
     Error,
+    /// News nobody asked for just now, such as a reminder falling due.
+    Info,
 }
 
 /// One message in the corner.
@@ -52,6 +66,11 @@ impl Toasts {
     /// Shows an error toast.
     pub fn error(&self, text: impl Into<String>) {
         self.push(ToastKind::Error, text.into());
+    }
+
+    /// Shows a toast with news, such as a reminder that fell due.
+    pub fn info(&self, text: impl Into<String>) {
+        self.push(ToastKind::Info, text.into());
     }
 
     /// Removes a toast.

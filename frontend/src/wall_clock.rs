@@ -33,6 +33,12 @@ impl WallTime {
         Self::new(year, month, day, hour, minute)
     }
 
+    /// Reads a date-and-time input (`YYYY-MM-DDTHH:MM`, seconds ignored).
+    pub fn parse_date_time(text: &str) -> Option<Self> {
+        let (date, time) = text.trim().split_once('T')?;
+        Self::parse(date, time)
+    }
+
     /// The value of a date input: `YYYY-MM-DD`.
     pub fn date_input(self) -> String {
         format!(
@@ -163,6 +169,35 @@ fn date_time_format(zone: Option<&str>) -> Option<wasm_bindgen::JsValue> {
     js_sys::Reflect::construct(&js_sys::Function::from(constructor), &args).ok()
 }
 
+/// `millis` since the epoch in `zone`, in the browser's format, to the minute (e.g. "24 Dec
+/// 2026, 09:30"); in the browser's own zone when the browser does not know `zone`.
+pub fn date_time_in(zone: &str, millis: f64) -> String {
+    zoned_date_time(zone, millis).unwrap_or_else(|| local_date_time(millis))
+}
+
+/// `millis` since the epoch in `zone`, to the minute; `None` for a zone the browser does not
+/// know (`Intl.DateTimeFormat` throws a `RangeError`).
+fn zoned_date_time(zone: &str, millis: f64) -> Option<String> {
+    let options = js_sys::Object::new();
+    for (key, value) in [
+        ("dateStyle", "medium"),
+        ("timeStyle", "short"),
+        ("timeZone", zone),
+    ] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    }
+    let intl = js_sys::Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
+    let constructor = js_sys::Reflect::get(&intl, &"DateTimeFormat".into()).ok()?;
+    let args = js_sys::Array::of2(&wasm_bindgen::JsValue::UNDEFINED, &options);
+    let format = js_sys::Reflect::construct(&js_sys::Function::from(constructor), &args).ok()?;
+    let bound = js_sys::Reflect::get(&format, &"format".into()).ok()?;
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis));
+    js_sys::Function::from(bound)
+        .call1(&format, &date)
+        .ok()?
+        .as_string()
+}
+
 /// `millis` since the epoch in the browser's time zone and format, to the minute (e.g.
 /// "24 Dec 2026, 09:30").
 pub fn local_date_time(millis: f64) -> String {
@@ -204,6 +239,18 @@ mod tests {
             WallTime::parse("2026-12-24", "09:05:30"),
             Some(wall(2026, 12, 24, 9, 5))
         );
+    }
+
+    #[test]
+    fn a_date_and_time_input_is_read_like_the_two_inputs() {
+        let at = WallTime::parse_date_time("2026-12-24T09:05");
+        assert_eq!(at, Some(wall(2026, 12, 24, 9, 5)));
+        assert_eq!(
+            at.map(WallTime::send_at).as_deref(),
+            Some("2026-12-24T09:05")
+        );
+        assert_eq!(WallTime::parse_date_time("2026-12-24"), None);
+        assert_eq!(WallTime::parse_date_time(""), None);
     }
 
     #[test]

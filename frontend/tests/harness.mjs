@@ -209,3 +209,17 @@ export async function signedIn(options) {
   await s.page.getByRole("heading", { name: "Customers" }).waitFor();
   return s;
 }
+
+/** Calls the API with the browser's own session, as a script would. */
+export function api(page, method, path, body) {
+  return page.evaluate(async ({ method, path, body }) => {
+    const csrf = document.cookie.split("; ").find((c) => c.startsWith("crm_csrf=")).slice(9);
+    const response = await fetch(`/api/v1${path}`, {
+      method,
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  }, { method, path, body });
+}

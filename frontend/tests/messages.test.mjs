@@ -2,24 +2,10 @@
 // them, against a real server (and a real crm-worker where a message is sent).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { artifacts, signedIn } from "./harness.mjs";
+import { api, artifacts, signedIn } from "./harness.mjs";
 
 const toast = (page, text) => page.locator(".toast", { hasText: text });
 const HOUR = 60 * 60 * 1000;
-
-/** Calls the API with the browser's own session, as a script would. */
-function api(page, method, path, body) {
-  return page.evaluate(async ({ method, path, body }) => {
-    const csrf = document.cookie.split("; ").find((c) => c.startsWith("crm_csrf=")).slice(9);
-    const response = await fetch(`/api/v1${path}`, {
-      method,
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
-  }, { method, path, body });
-}
 
 /** A customer with a phone number, added through the API, whose page is then opened. */
 async function openCustomer(page, url, fields = {}) {

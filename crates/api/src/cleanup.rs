@@ -129,6 +129,7 @@ pub fn spawn(state: AppState) {
                     let sessions = crm_db::sessions::delete_expired(conn, now)?;
                     let failures = crm_db::login_failures::prune(conn, now - window)?;
                     crm_db::idempotency::prune(conn, now - crate::idempotency::KEEP_FOR)?;
+                    crm_db::live::delete_before(conn, now - crate::live::KEEP_FOR)?;
                     Ok((sessions, failures))
                 })
                 .await;

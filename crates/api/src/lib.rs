@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod input;
+pub mod live;
 pub mod openapi;
 pub mod pagination;
 pub mod receipt_files;

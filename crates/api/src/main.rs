@@ -213,6 +213,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind_addr;
     let state = AppState::new(config).context("cannot prepare the receipt store (RECEIPTS_DIR)")?;
     crm_api::cleanup::spawn(state.clone());
+    crm_api::live::start(&state);
     let server_state = state.clone();
     let server = actix_web::HttpServer::new(move || crm_api::app(server_state.clone()))
         .bind(bind)

@@ -38,6 +38,10 @@ use crate::error::responses::{
         (name = "users", description = "Staff accounts (admins only)"),
         (name = "customers", description = "Customers and their activity"),
         (name = "invoices", description = "Invoices and their receipts (always PDFs)"),
+        (name = "messages", description = "Scheduled SMS and WhatsApp messages"),
+        (name = "reminders", description = "Reminders: set, due, snoozed, dismissed"),
+        (name = "events", description = "Live events for open web apps (Server-Sent Events)"),
+        (name = "webhooks", description = "Provider callbacks"),
     )
 )]
 #[derive(Debug)]

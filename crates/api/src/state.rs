@@ -8,6 +8,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::live::LiveHub;
 use crate::storage::ReceiptStore;
 
 /// What every handler can reach: configuration, the PostgreSQL pool, the Redis client.
@@ -22,6 +23,8 @@ pub struct AppState {
     /// Receipt conversions that may run at once: each may hold hundreds of megabytes, so
     /// concurrent uploads queue here rather than add up.
     pub conversions: Arc<tokio::sync::Semaphore>,
+    /// Live events of this process (see [`crate::live::start`]).
+    pub live: Arc<LiveHub>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -57,6 +60,7 @@ impl AppState {
             queue,
             receipts,
             conversions: Arc::new(tokio::sync::Semaphore::new(parallel)),
+            live: Arc::new(LiveHub::default()),
         })
     }
 

@@ -19,6 +19,25 @@ pub struct UserResponse {
     pub role: Role,
     #[serde(with = "crate::time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    /// The IANA time zone the user's times are shown in and "tomorrow 09:00" means; `null`
+    /// until set (UTC meanwhile; the web app sets the browser's at first sign-in).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, example = "Europe/London")
+    )]
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// Changes to one's own account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"timezone": "Europe/London"})))]
+pub struct UpdateMeRequest {
+    /// An IANA time zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 /// The answer to a successful sign-in: the user, and the CSRF token to send in

@@ -11,21 +11,25 @@ pub mod auth;
 pub mod customers;
 pub mod health;
 pub mod invoices;
+pub mod live;
 pub mod messages;
 pub mod page;
 pub mod problem;
+pub mod reminders;
 pub mod time;
 pub mod tokens;
 pub mod users;
 
 pub use activity::{ActivityEvent, ActivityPage, Actor, AuditEvent, Change};
-pub use crm_domain::{ApiTokenId, AuditEventId, CustomerId, InvoiceId, MessageId, Role, UserId};
+pub use crm_domain::{
+    ApiTokenId, AuditEventId, CustomerId, InvoiceId, MessageId, ReminderId, Role, UserId,
+};
 pub use page::Page;
 pub use problem::Problem;
 
 /// Paths of the API, built in one place for the server's `Location` headers and the web app.
 pub mod paths {
-    use crm_domain::{CustomerId, InvoiceId, MessageId};
+    use crm_domain::{CustomerId, InvoiceId, MessageId, ReminderId};
 
     /// The prefix of every versioned endpoint.
     pub const PREFIX: &str = "/api/v1";
@@ -43,6 +47,11 @@ pub mod paths {
     /// `/api/v1/messages/{id}`.
     pub fn message(id: MessageId) -> String {
         format!("{PREFIX}/messages/{id}")
+    }
+
+    /// `/api/v1/reminders/{id}`.
+    pub fn reminder(id: ReminderId) -> String {
+        format!("{PREFIX}/reminders/{id}")
     }
 
     /// `/api/v1/invoices/{id}/receipt`: the invoice's PDF.

@@ -122,3 +122,15 @@ pub fn touch(conn: &mut PgConnection, id: ApiTokenId, now: DateTime<Utc>) -> Que
     .execute(conn)
     .map(|_| ())
 }
+
+/// Whether the token is still usable: not revoked, its user not disabled.
+pub fn is_active(conn: &mut PgConnection, id: ApiTokenId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        api_tokens::table
+            .inner_join(users::table)
+            .filter(api_tokens::id.eq(id))
+            .filter(api_tokens::revoked_at.is_null())
+            .filter(users::disabled_at.is_null()),
+    ))
+    .get_result(conn)
+}

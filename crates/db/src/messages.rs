@@ -18,6 +18,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Interval, Text};
 
 use crate::audit::{self, Trail};
+use crate::reminders;
 use crate::schema::{customers, message_templates, messages, webhook_deliveries};
 
 /// A row of `messages`.
@@ -262,6 +263,10 @@ pub fn edit<E: From<ChangeError> + From<diesel::result::Error>>(
             .returning(Message::as_returning())
             .get_result(conn)
             .map_err(ChangeError::from)?;
+        if after.send_at != before.send_at {
+            reminders::follow_message_move(conn, id, after.send_at - before.send_at)
+                .map_err(ChangeError::from)?;
+        }
         let event = AuditEvent::MessageUpdated(MessageChanges {
             message_id: id,
             send_at,
@@ -333,6 +338,11 @@ fn record_canceled(
     message: &Message,
     reason: CancelReason,
 ) -> QueryResult<()> {
+    let why = format!(
+        "Its message will not be sent. {}",
+        reason.describe(message.channel)
+    );
+    reminders::follow_message_cancel(conn, message.id, &why)?;
     let event = AuditEvent::MessageCanceled(MessageCanceled {
         message_id: message.id,
         reason,

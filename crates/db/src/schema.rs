@@ -79,6 +79,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    live_events (id) {
+        id -> Int8,
+        tx -> Int8,
+        user_id -> Nullable<Int8>,
+        kind -> Text,
+        data -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Int8,
         email -> Text,
@@ -124,6 +135,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    reminders (id) {
+        id -> Int8,
+        owner_id -> Int8,
+        customer_id -> Int8,
+        message_id -> Nullable<Int8>,
+        remind_at -> Timestamptz,
+        note -> Text,
+        dismissed_at -> Nullable<Timestamptz>,
+        dismissed_reason -> Nullable<Text>,
+        announced_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Int8,
         user_id -> Int8,
@@ -155,6 +182,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         disabled_at -> Nullable<Timestamptz>,
+        timezone -> Nullable<Text>,
     }
 }
 
@@ -171,8 +199,12 @@ diesel::joinable!(audit_events -> users (actor_user_id));
 diesel::joinable!(customers -> users (created_by));
 diesel::joinable!(invoices -> customers (customer_id));
 diesel::joinable!(invoices -> users (created_by));
+diesel::joinable!(live_events -> users (user_id));
 diesel::joinable!(messages -> customers (customer_id));
 diesel::joinable!(messages -> users (created_by));
+diesel::joinable!(reminders -> customers (customer_id));
+diesel::joinable!(reminders -> messages (message_id));
+diesel::joinable!(reminders -> users (owner_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -181,9 +213,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     customers,
     idempotency_keys,
     invoices,
+    live_events,
     login_failures,
     message_templates,
     messages,
+    reminders,
     sessions,
     stale_receipts,
     users,

@@ -22,6 +22,8 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// The IANA zone the user's times are shown in; `None` until set (UTC meanwhile).
+    pub timezone: Option<String>,
 }
 
 impl User {
@@ -230,4 +232,12 @@ pub fn change_own_password(
             &AuditEvent::PasswordChanged {},
         )
     })
+}
+
+/// Sets the time zone `user`'s times are shown in (an IANA name, checked by the caller).
+pub fn set_timezone(conn: &mut PgConnection, user: UserId, timezone: &str) -> QueryResult<User> {
+    diesel::update(users::table.find(user))
+        .set(users::timezone.eq(timezone))
+        .returning(User::as_returning())
+        .get_result(conn)
 }

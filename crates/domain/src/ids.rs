@@ -75,6 +75,10 @@ typed_id!(
     MessageId
 );
 typed_id!(
+    /// Identifies a reminder.
+    ReminderId
+);
+typed_id!(
     /// Identifies a personal API token.
     ApiTokenId
 );

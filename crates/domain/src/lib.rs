@@ -17,6 +17,7 @@ mod ids;
 mod message;
 mod money;
 mod phone;
+mod reminder;
 mod send_at;
 #[cfg(feature = "diesel")]
 mod sql;
@@ -27,17 +28,18 @@ mod user;
 pub use date::{IssueDate, IssueDateError};
 pub use email::{EmailAddress, EmailError};
 pub use field_errors::FieldErrors;
-pub use ids::{ApiTokenId, AuditEventId, CustomerId, InvoiceId, MessageId, UserId};
+pub use ids::{ApiTokenId, AuditEventId, CustomerId, InvoiceId, MessageId, ReminderId, UserId};
 pub use message::{
     Channel, ChannelError, MessageText, MessageTextError, SmsEncoding, SmsLength, TemplateSid,
     TemplateSidError, TemplateVariables, TemplateVariablesError, sms_length,
 };
 pub use money::{Amount, AmountError, Currency, CurrencyError, Total};
 pub use phone::{PhoneError, PhoneNumber, Region, RegionError};
+pub use reminder::{Snooze, SnoozeError};
 #[cfg(feature = "server")]
 pub use send_at::parse_send_at;
 pub use send_at::{SendAtError, SendWindow};
-pub use text::{CustomerName, InvoiceNumber, Notes, TextError, TokenName, UserName};
+pub use text::{CustomerName, InvoiceNumber, Notes, ReminderNote, TextError, TokenName, UserName};
 pub use timezone::{TimeZone, TimeZoneError};
 pub use user::{Password, PasswordError, Role, RoleError};
 

@@ -97,6 +97,11 @@ text_value!(
     Notes, max = 5000, required = false, multiline = true
 );
 text_value!(
+    /// A reminder's note: trimmed, at most 1000 characters, may be empty (a reminder about a
+    /// message shows the message instead).
+    ReminderNote, max = 1000, required = false, multiline = true
+);
+text_value!(
     /// An invoice's own number (as printed on it): trimmed, at most 64 characters, one line,
     /// may be empty.
     InvoiceNumber, max = 64, required = false, multiline = false

@@ -1,12 +1,17 @@
 //! Signing in and out, the signed-in user, and one's own password.
 
-use crm_contract::auth::{LoginRequest, PasswordChange, SignedIn, UserResponse};
+use crm_contract::auth::{LoginRequest, PasswordChange, SignedIn, UpdateMeRequest, UserResponse};
 
 use super::{ApiError, paths, transport};
 
 /// `GET /auth/me`: who is signed in.
 pub async fn me() -> Result<UserResponse, ApiError> {
     transport::get(&paths::me()).await
+}
+
+/// `PATCH /auth/me`: changes one's own account (the time zone).
+pub async fn update_me(body: &UpdateMeRequest) -> Result<UserResponse, ApiError> {
+    transport::patch(&paths::me(), body).await
 }
 
 /// `POST /auth/login`: signs in. A wrong password is an error here, not an ended session.

@@ -6,8 +6,10 @@
 pub mod auth;
 pub mod customers;
 pub mod invoices;
+pub mod live;
 pub mod messages;
 mod paths;
+pub mod reminders;
 pub mod setup;
 pub mod tokens;
 mod transport;

@@ -1,7 +1,7 @@
 //! Every path the web app calls, built in one place, and their query strings.
 
 use crm_contract::paths::PREFIX;
-use crm_contract::{ApiTokenId, CustomerId, InvoiceId, MessageId, UserId};
+use crm_contract::{ApiTokenId, CustomerId, InvoiceId, MessageId, ReminderId, UserId};
 
 use super::Paging;
 
@@ -76,6 +76,27 @@ pub(super) fn message_resend(id: MessageId) -> String {
 
 pub(super) fn message_templates() -> String {
     format!("{PREFIX}/message-templates")
+}
+
+pub(super) fn reminders() -> String {
+    format!("{PREFIX}/reminders")
+}
+
+pub(super) fn reminder(id: ReminderId) -> String {
+    crm_contract::paths::reminder(id)
+}
+
+pub(super) fn reminder_dismiss(id: ReminderId) -> String {
+    format!("{}/dismiss", reminder(id))
+}
+
+pub(super) fn reminder_snooze(id: ReminderId) -> String {
+    format!("{}/snooze", reminder(id))
+}
+
+/// The live-event stream (Server-Sent Events).
+pub(super) fn events() -> String {
+    format!("{PREFIX}/events")
 }
 
 pub(super) fn tokens() -> String {
@@ -176,6 +197,17 @@ mod tests {
         assert_eq!(
             message_cancel(MessageId::new(7)),
             "/api/v1/messages/7/cancel"
+        );
+        assert_eq!(
+            reminder_snooze(ReminderId::new(4)),
+            "/api/v1/reminders/4/snooze"
+        );
+        assert_eq!(
+            Query::default()
+                .with("state", "due")
+                .with("customer_id", "42")
+                .on(reminders()),
+            "/api/v1/reminders?state=due&customer_id=42"
         );
     }
 }

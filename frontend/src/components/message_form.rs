@@ -17,7 +17,9 @@ use crate::api::{self, ApiError};
 use crate::components::field::{FormAlert, passes_checks, show_save_error};
 use crate::components::message_status::channel_label;
 use crate::components::modal::Modal;
-use crate::state::use_toasts;
+use crate::components::remind_me::{RemindMe, RemindMeFields, ReminderPlan, set_reminder};
+use crate::live::use_live;
+use crate::state::{use_session, use_toasts};
 use crate::wall_clock::{self, WallTime};
 
 /// The form's id, for focusing its first invalid field.
@@ -136,6 +138,11 @@ pub fn MessageFormModal(
     on_saved: Callback<MessageResponse>,
 ) -> impl IntoView {
     let toasts = use_toasts();
+    let live = use_live();
+    // Only a new message offers a reminder.
+    let remind = existing
+        .is_none()
+        .then(|| RemindMe::new(use_session().zone()));
     let zone = customer.timezone.clone();
     let editing = existing.as_ref().map(|m| (m.id, m.version));
     let first_open = [Channel::Sms, Channel::Whatsapp]
@@ -212,23 +219,28 @@ pub fn MessageFormModal(
     let send = Action::new_local(move |request: &Request| {
         let request = request.clone();
         async move {
-            let (result, done) = match request {
-                Request::Schedule(body) => {
-                    let id = customer.with_value(|c| c.id);
+            let customer_id = customer.with_value(|c| c.id);
+            let (result, done, reminder) = match request {
+                Request::Schedule(body, reminder) => {
                     let key = attempt.get_value();
-                    let scheduled = api::messages::schedule(id, &body, &key).await;
+                    let scheduled = api::messages::schedule(customer_id, &body, &key).await;
                     if scheduled != Err(ApiError::Network) {
                         attempt.set_value(IdempotencyKey::new());
                     }
-                    (scheduled, "Message scheduled.")
+                    (scheduled, "Message scheduled.", reminder)
                 }
-                Request::Edit(id, body) => {
-                    (api::messages::edit(id, &body).await, "Message changed.")
-                }
+                Request::Edit(id, body) => (
+                    api::messages::edit(id, &body).await,
+                    "Message changed.",
+                    None,
+                ),
             };
             match result {
                 Ok(message) => {
                     toasts.success(done);
+                    if let Some(plan) = reminder {
+                        set_reminder(plan.request(customer_id, message.id), toasts, live).await;
+                    }
                     on_saved.run(message);
                 }
                 Err(error) => show_save_error(error, FORM_ID, errors, alert, toasts),
@@ -293,6 +305,7 @@ pub fn MessageFormModal(
                 }
             }
         };
+        let reminder = remind.and_then(|remind| remind.plan(&mut found));
         if !passes_checks(found, errors, FORM_ID) {
             return;
         }
@@ -314,14 +327,17 @@ pub fn MessageFormModal(
                     timezone,
                 },
             ),
-            None => Request::Schedule(CreateMessageRequest {
-                channel: channel.as_str().to_owned(),
-                body: text,
-                template: sid,
-                variables: vars,
-                send_at: send_at.unwrap_or_default(),
-                timezone,
-            }),
+            None => Request::Schedule(
+                CreateMessageRequest {
+                    channel: channel.as_str().to_owned(),
+                    body: text,
+                    template: sid,
+                    variables: vars,
+                    send_at: send_at.unwrap_or_default(),
+                    timezone,
+                },
+                reminder,
+            ),
         };
         send.dispatch(request);
     };
@@ -455,6 +471,7 @@ pub fn MessageFormModal(
                         {move || your_time().map(|t| format!(" That is {t} your time."))}
                     </div>
                 </fieldset>
+                {remind.map(|remind| view! { <RemindMeFields remind=remind errors=errors/> })}
                 <div class="d-flex justify-content-end gap-2">
                     <button type="button" class="btn btn-outline-secondary" on:click=move |_| on_close.run(())>"Cancel"</button>
                     <button type="submit" class="btn btn-primary" disabled=move || pending.get()>
@@ -482,7 +499,8 @@ enum When {
 /// What the form sends.
 #[derive(Clone)]
 enum Request {
-    Schedule(CreateMessageRequest),
+    /// A new message, and the reminder to set once it is scheduled.
+    Schedule(CreateMessageRequest, Option<ReminderPlan>),
     Edit(crm_contract::MessageId, UpdateMessageRequest),
 }
 

@@ -1,9 +1,12 @@
 //! How a message's status and content look in a list: a coloured badge with the reason, and a
 //! short excerpt of the text or the template's name.
 
+use crm_contract::MessageId;
 use crm_contract::messages::{MessageResponse, MessageStatus, MessageTemplate};
 use crm_domain::Channel;
 use leptos::prelude::*;
+
+use crate::live::use_live;
 
 /// Characters of a body shown in a list before it is cut short.
 const EXCERPT_CHARS: usize = 60;
@@ -74,6 +77,36 @@ pub fn StatusBadge(status: MessageStatus, reason: Option<String>) -> impl IntoVi
         {reason
             .filter(|r| !r.is_empty())
             .map(|r| view! { <div class=reason_class>{r}</div> })}
+    }
+}
+
+/// The status badge of a listed message, kept up to date by `message.status` events without
+/// fetching the list again.
+#[component]
+pub fn LiveStatusBadge(
+    id: MessageId,
+    status: MessageStatus,
+    reason: Option<String>,
+    /// The message's version as listed; older events are ignored.
+    version: i32,
+) -> impl IntoView {
+    let live = use_live();
+    let current = Memo::new(
+        move |before: Option<&(MessageStatus, Option<String>, i32)>| {
+            let before = before
+                .cloned()
+                .unwrap_or_else(|| (status, reason.clone(), version));
+            live.message_status.with(|event| match event {
+                Some(e) if e.message_id == id && e.version >= before.2 => {
+                    (e.status, e.status_reason.clone(), e.version)
+                }
+                _ => before,
+            })
+        },
+    );
+    move || {
+        let (status, reason, _) = current.get();
+        view! { <StatusBadge status=status reason=reason/> }
     }
 }
 

@@ -1,9 +1,13 @@
-//! Reusable pieces: form fields, modals, toasts, the navigation bar.
+//! Reusable pieces: form fields, modals, toasts, the navigation bar and its reminder bell.
 
 pub mod activity;
+pub mod bell;
 pub mod field;
 pub mod message_form;
 pub mod message_status;
 pub mod modal;
 pub mod nav;
+pub mod remind_me;
+pub mod reminder_form;
+pub mod reminders;
 pub mod toasts;

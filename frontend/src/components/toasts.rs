@@ -15,6 +15,7 @@ pub fn ToastHost() -> impl IntoView {
                     let class = match toast.kind {
                         ToastKind::Success => "toast show align-items-center text-bg-success border-0",
                         ToastKind::Error => "toast show align-items-center text-bg-danger border-0",
+                        ToastKind::Info => "toast show align-items-center text-bg-primary border-0",
                     };
                     let role = if toast.kind == ToastKind::Error { "alert" } else { "status" };
                     let id = toast.id;

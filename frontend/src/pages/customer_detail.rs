@@ -1,5 +1,5 @@
-//! One customer: their data, edit, archive/restore, their messages and invoices, and the
-//! activity trail.
+//! One customer: their data, edit, archive/restore, the user's reminders about them, their
+//! messages and invoices, and the activity trail.
 
 use crm_contract::customers::CustomerResponse;
 use crm_contract::{ActivityPage, CustomerId};
@@ -10,8 +10,10 @@ use leptos_router::hooks::use_params_map;
 use crate::api::{self, Paging};
 use crate::components::activity::ActivityList;
 use crate::components::modal::confirm;
+use crate::live::use_live;
 use crate::pages::customer_form::CustomerFormModal;
 use crate::pages::customer_messages::MessagesSection;
+use crate::pages::customer_reminders::RemindersSection;
 use crate::pages::invoices::InvoicesSection;
 use crate::pages::local_time;
 use crate::state::use_toasts;
@@ -38,6 +40,8 @@ pub fn CustomerDetailPage() -> impl IntoView {
     });
     // Invoice changes show in the activity trail without reloading the customer.
     let activity_changed = RwSignal::new(0u32);
+    // Events were lost: the trail may miss some (the sections reload themselves).
+    use_live().on_resync(move || activity_changed.update(|n| *n += 1));
     let toasts = use_toasts();
     // Older events fetched with "Show older activity", and where the next ones start.
     let older = RwSignal::new(None::<ActivityPage>);
@@ -71,6 +75,7 @@ pub fn CustomerDetailPage() -> impl IntoView {
                     let (customer_id, archived) = (c.id, c.archived_at.is_some());
                     view! {
                         <CustomerCard customer=c.clone() reload=reload/>
+                        <RemindersSection customer_id=customer_id/>
                         <MessagesSection customer=c
                             changed=Callback::new(move |()| activity_changed.update(|n| *n += 1))/>
                         <InvoicesSection customer_id=customer_id archived=archived

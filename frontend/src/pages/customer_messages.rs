@@ -1,8 +1,9 @@
-//! A customer's scheduled messages: the list with live statuses, and schedule, edit, cancel
-//! and resend.
+//! A customer's scheduled messages: the list with live statuses, and schedule, edit, cancel,
+//! resend and "Remind me".
 
 use crm_contract::customers::CustomerResponse;
-use crm_contract::messages::{MessageResponse, MessageStatus};
+use crm_contract::messages::MessageResponse;
+use crm_contract::reminders::CreateReminderRequest;
 use crm_contract::{CustomerId, MessageId};
 use leptos::prelude::*;
 
@@ -10,18 +11,14 @@ use crate::api::{self, Paging};
 use crate::components::message_form::MessageFormModal;
 use crate::components::message_status::{StatusBadge, channel_label, excerpt};
 use crate::components::modal::confirm;
-use crate::state::use_toasts;
+use crate::components::remind_me::reminder_error_text;
+use crate::components::reminders::reminder_time;
+use crate::live::{coalesced, use_live};
+use crate::state::{use_session, use_toasts};
 use crate::wall_clock;
 
 /// Messages fetched per page.
 const PAGE_SIZE: u32 = 25;
-/// How often the list is fetched again while a message is on its way.
-const POLL_MILLIS: u64 = 5000;
-
-/// Whether a message's status will change by itself soon (so the list is fetched again).
-pub fn is_on_its_way(status: MessageStatus) -> bool {
-    matches!(status, MessageStatus::Scheduled | MessageStatus::Sending)
-}
 
 /// Pages after the first, fetched with "Show more": their messages, and the cursor of the next.
 #[derive(Debug, Clone, Default)]
@@ -63,34 +60,16 @@ pub fn MessagesSection(customer: CustomerResponse, changed: Callback<()>) -> imp
             .unwrap_or_default()
     };
 
-    // While a message is scheduled or sending, fetch the list again every few seconds so
-    // statuses change without a reload.
-    let poll = StoredValue::new(None::<TimeoutHandle>);
-    Effect::new(move |_| {
-        let on_its_way = messages.get().is_some_and(|result| {
-            result.is_ok_and(|page| page.items.iter().any(|m| is_on_its_way(m.status)))
-        });
-        if let Some(handle) = poll.try_get_value().flatten() {
-            handle.clear();
-        }
-        let next = on_its_way
-            .then(|| {
-                set_timeout_with_handle(
-                    move || {
-                        reload.try_update(|n| *n += 1);
-                    },
-                    std::time::Duration::from_millis(POLL_MILLIS),
-                )
-                .ok()
-            })
-            .flatten();
-        poll.try_set_value(next);
-    });
-    on_cleanup(move || {
-        if let Some(handle) = poll.try_get_value().flatten() {
-            handle.clear();
+    // Statuses change without a reload: the list is fetched again when the server says one of
+    // the customer's messages changed (a burst of changes fetches it once).
+    let live = use_live();
+    let reload_soon = coalesced(reload);
+    live.on_message_status(move |event| {
+        if event.customer_id == customer_id {
+            reload_soon();
         }
     });
+    live.on_resync(reload_soon);
 
     // Back to the first page, fresh, after a change.
     let refresh = move || {
@@ -150,6 +129,28 @@ pub fn MessagesSection(customer: CustomerResponse, changed: Callback<()>) -> imp
             refresh();
         }
     });
+    // A reminder at the message's send time.
+    let session = use_session();
+    let remind = Action::new_local(move |id: &MessageId| {
+        let request = CreateReminderRequest {
+            customer_id,
+            message_id: Some(*id),
+            remind_at: None,
+            minutes_before: None,
+            timezone: None,
+            note: None,
+        };
+        async move {
+            match api::reminders::create(&request).await {
+                Ok(reminder) => {
+                    let when = reminder_time(&reminder, &session.zone());
+                    toasts.success(format!("Reminder set for {when}."));
+                    live.reminders_changed();
+                }
+                Err(error) => toasts.error(reminder_error_text(&error)),
+            }
+        }
+    });
     let busy = move || act.pending().get() || open_edit.pending().get();
 
     let row = move |message: MessageResponse| {
@@ -166,6 +167,10 @@ pub fn MessagesSection(customer: CustomerResponse, changed: Callback<()>) -> imp
                 <td><StatusBadge status=message.status reason=message.status_reason.clone()/></td>
                 <td class="text-end text-nowrap">
                     {editable.then(|| view! {
+                        <button type="button" class="btn btn-sm btn-outline-secondary me-1 message-remind"
+                            title="A reminder at the send time"
+                            disabled=move || remind.pending().get()
+                            on:click=move |_| { remind.dispatch(id); }>"Remind me"</button>
                         <button type="button" class="btn btn-sm btn-outline-secondary me-1"
                             disabled=move || archived || busy()
                             on:click=move |_| { open_edit.dispatch(id); }>"Edit"</button>
@@ -206,7 +211,7 @@ pub fn MessagesSection(customer: CustomerResponse, changed: Callback<()>) -> imp
                         Ok(list) => {
                             let mut items = list.items;
                             if let Some(pages) = later.get() {
-                                // A poll may have brought a later page's message onto the first.
+                                // A reload may have brought a later page's message onto the first.
                                 items.extend(pages.items.into_iter().filter(|m| !items.iter().any(|i| i.id == m.id)).collect::<Vec<_>>());
                             }
                             let shown = items.len();

@@ -1,18 +1,54 @@
-//! The customers page: search as you type, archived filter, pages, and "Add customer".
+//! The customers page: search as you type, archived filter, pages, "Add customer", and a bell
+//! by the customers with a reminder due.
 
+use std::collections::HashSet;
+
+use crm_contract::CustomerId;
 use crm_contract::customers::{ArchivedFilter, CustomerPage, CustomerResponse};
+use crm_contract::reminders::ReminderState;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::customers::CustomerQuery;
-use crate::api::{self, Paging};
+use crate::api::reminders::ReminderQuery;
+use crate::api::{self, ApiError, Paging};
+use crate::live::use_live;
 use crate::pages::customer_form::CustomerFormModal;
 use crate::state::use_toasts;
 
 /// How long typing must pause before the list is searched.
 const SEARCH_DEBOUNCE_MS: u64 = 300;
 const PAGE_SIZE: u32 = 20;
+/// Due reminders looked at for the bells by the names.
+const DUE_LIMIT: u32 = 100;
+
+/// The customers with a reminder of the user's due.
+async fn customers_with_due_reminders() -> Result<HashSet<CustomerId>, ApiError> {
+    let query = ReminderQuery {
+        state: ReminderState::Due,
+        customer: None,
+        paging: Paging::first(DUE_LIMIT),
+    };
+    let page = api::reminders::list(&query).await?;
+    Ok(page.items.into_iter().map(|r| r.customer_id).collect())
+}
+
+/// The customers with a due reminder, kept up to date as reminders change.
+fn due_customers() -> RwSignal<HashSet<CustomerId>> {
+    let live = use_live();
+    let due = RwSignal::new(HashSet::new());
+    let fetched = LocalResource::new(move || {
+        live.reminders.track();
+        customers_with_due_reminders()
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(ids)) = fetched.get() {
+            due.set(ids);
+        }
+    });
+    due
+}
 
 /// The customer list.
 #[component]
@@ -28,6 +64,7 @@ pub fn CustomersPage() -> impl IntoView {
     let adding = RwSignal::new(false);
     let reload = RwSignal::new(0u32);
     let debounce = StoredValue::new(None::<TimeoutHandle>);
+    let due = due_customers();
 
     let page = LocalResource::new(move || {
         let query = CustomerQuery {
@@ -96,7 +133,7 @@ pub fn CustomersPage() -> impl IntoView {
         </div>
         <Transition fallback=|| view! { <p class="text-muted" role="status">"Loading customers…"</p> }>
             {move || page.get().map(|result| match result {
-                Ok(page) => view! { <CustomerTable page=page/> }.into_any(),
+                Ok(page) => view! { <CustomerTable page=page due=due/> }.into_any(),
                 Err(error) => view! {
                     <div class="alert alert-warning" role="alert">
                         {error.message()}" "
@@ -130,8 +167,9 @@ pub fn CustomersPage() -> impl IntoView {
     }
 }
 
+/// A page of customers; `due` are those with a reminder due.
 #[component]
-fn CustomerTable(page: CustomerPage) -> impl IntoView {
+fn CustomerTable(page: CustomerPage, due: RwSignal<HashSet<CustomerId>>) -> impl IntoView {
     if page.items.is_empty() {
         return view! {
             <div class="text-center text-muted border rounded p-5 mb-3">
@@ -151,17 +189,25 @@ fn CustomerTable(page: CustomerPage) -> impl IntoView {
                     <th scope="col" class="d-none d-md-table-cell">"Time zone"</th>
                 </tr></thead>
                 <tbody>
-                    {page.items.into_iter().map(|c| view! {
+                    {page.items.into_iter().map(|c| {
+                        let id = c.id;
+                        view! {
                         <tr>
                             <td>
                                 <A href=format!("/customers/{}", c.id)>{c.name.clone()}</A>
+                                {move || due.with(|due| due.contains(&id)).then(|| view! {
+                                    <span class="due-reminder badge text-bg-warning ms-2" title="A reminder is due">
+                                        <span aria-hidden="true">"\u{1f514}"</span>
+                                        <span class="visually-hidden">"Reminder due"</span>
+                                    </span>
+                                })}
                                 {c.archived_at.is_some().then(|| view! { <span class="badge text-bg-secondary ms-2">"Archived"</span> })}
                             </td>
                             <td>{c.email.clone().unwrap_or_default()}</td>
                             <td>{c.phone.clone().unwrap_or_default()}</td>
                             <td class="d-none d-md-table-cell">{c.timezone.clone()}</td>
                         </tr>
-                    }).collect_view()}
+                    }}).collect_view()}
                 </tbody>
             </table>
         </div>

@@ -13,6 +13,7 @@ use crate::api::{self, ApiError, Paging};
 use crate::components::field::{FormAlert, TextField, passes_checks, show_save_error};
 use crate::components::modal::Modal;
 use crate::components::modal::confirm;
+use crate::live::{coalesced, use_live};
 use crate::state::use_toasts;
 
 /// Invoices fetched per page.
@@ -49,6 +50,20 @@ pub fn InvoicesSection(
         reload.update(|n| *n += 1);
         changed.run(());
     };
+    // Invoices added or deleted elsewhere (another user, the API) show without a reload.
+    let live = use_live();
+    let reload_soon = coalesced(reload);
+    let refresh_soon = move || {
+        later.set(None);
+        reload_soon();
+        changed.run(());
+    };
+    live.on_invoice(move |event| {
+        if event.customer_id == customer_id {
+            refresh_soon();
+        }
+    });
+    live.on_resync(refresh_soon);
     let next_cursor = move || match later.get() {
         Some(pages) => pages.next_cursor,
         None => invoices

@@ -1,6 +1,7 @@
 //! The messages page: what is still to be sent across all customers, by day, with filters for
-//! status and channel.
+//! status and channel; statuses change live.
 
+use crm_contract::live::MessageStatusEvent;
 use crm_contract::messages::{MessageResponse, MessageStatus};
 use crm_domain::Channel;
 use leptos::prelude::*;
@@ -8,7 +9,8 @@ use leptos_router::components::A;
 
 use crate::api::messages::AgendaQuery;
 use crate::api::{self, Paging};
-use crate::components::message_status::{StatusBadge, channel_label, excerpt};
+use crate::components::message_status::{LiveStatusBadge, channel_label, excerpt};
+use crate::live::{coalesced, use_live};
 use crate::state::use_toasts;
 
 /// Messages fetched per page.
@@ -136,6 +138,13 @@ fn local_clock_time(millis: f64) -> String {
         .into()
 }
 
+/// Whether `items` shows the message of `event` at the time the event gives.
+fn shows(items: &[MessageResponse], event: &MessageStatusEvent) -> bool {
+    items
+        .iter()
+        .any(|m| m.id == event.message_id && m.send_at == event.send_at)
+}
+
 fn millis_of(message: &MessageResponse) -> f64 {
     message.send_at.timestamp_millis() as f64
 }
@@ -193,6 +202,21 @@ pub fn MessagesPage() -> impl IntoView {
             next
         }
     };
+    // A shown message's badge follows its events by itself; a message not shown, or moved to
+    // another time, may belong in the list: fetch it again (once per burst).
+    let live = use_live();
+    let reload_soon = coalesced(reload);
+    live.on_message_status(move |event| {
+        let shown = first.with_untracked(|page| {
+            page.as_ref()
+                .and_then(|page| page.as_ref().ok())
+                .is_some_and(|page| shows(&page.items, event))
+        }) || later.with_untracked(|(items, _)| shows(items, event));
+        if !shown {
+            reload_soon();
+        }
+    });
+    live.on_resync(reload_soon);
     let on_channel = move |ev: leptos::ev::Event| {
         channel.set(Channel::parse(&event_target_value(&ev)).ok());
     };
@@ -253,7 +277,7 @@ pub fn MessagesPage() -> impl IntoView {
                                                     <td><A href=format!("/customers/{}", m.customer_id)>{name}</A></td>
                                                     <td>{channel_label(m.channel)}</td>
                                                     <td class="text-break" style="min-width: 12rem">{summary}</td>
-                                                    <td><StatusBadge status=m.status reason=m.status_reason.clone()/></td>
+                                                    <td><LiveStatusBadge id=m.id status=m.status reason=m.status_reason.clone() version=m.version/></td>
                                                 </tr>
                                             }}).collect_view()}
                                         </tbody>

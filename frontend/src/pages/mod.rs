@@ -3,9 +3,12 @@
 pub mod customer_detail;
 pub mod customer_form;
 pub mod customer_messages;
+pub mod customer_reminders;
 pub mod customers;
 pub mod invoices;
 pub mod messages;
+pub mod preferences;
+pub mod reminders;
 pub mod settings;
 pub mod sign_in;
 pub mod staff;

@@ -1,4 +1,5 @@
-//! Settings: the user's personal API tokens, and (for admins) the staff accounts.
+//! Settings: the user's personal API tokens, password, time zone and notifications, and (for
+//! admins) the staff accounts.
 
 use crm_contract::ApiTokenId;
 use crm_contract::auth::PasswordChange;
@@ -12,6 +13,7 @@ use crate::components::field::{
 };
 use crate::components::modal::confirm;
 use crate::pages::local_time;
+use crate::pages::preferences::{NotificationSection, TimeZoneSection};
 use crate::pages::staff::StaffSection;
 use crate::state::{use_session, use_toasts};
 
@@ -149,6 +151,8 @@ pub fn SettingsPage() -> impl IntoView {
             </Transition>
         </section>
         <PasswordSection/>
+        <TimeZoneSection/>
+        <NotificationSection/>
         <Show when=is_admin>
             <StaffSection/>
         </Show>

@@ -39,10 +39,25 @@ pub struct CurrentUser {
     pub name: String,
     pub role: Role,
     pub created_at: chrono::DateTime<Utc>,
+    /// The IANA zone the user's times are shown in (`None`: not set yet, UTC meanwhile).
+    pub timezone: Option<String>,
     pub method: AuthMethod,
 }
 
 impl CurrentUser {
+    /// The user's time zone; UTC while none is set.
+    pub fn zone(&self) -> crm_domain::TimeZone {
+        self.timezone
+            .as_deref()
+            .and_then(|name| crm_domain::TimeZone::parse(name).ok())
+            .unwrap_or_else(crm_domain::TimeZone::utc)
+    }
+
+    /// Whether the user may see everyone's records, not only their own.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
     fn new(user: User, method: AuthMethod) -> Result<Self, ApiError> {
         Ok(Self {
             id: user.id,
@@ -50,6 +65,7 @@ impl CurrentUser {
             email: user.email,
             name: user.name,
             created_at: user.created_at,
+            timezone: user.timezone,
             method,
         })
     }

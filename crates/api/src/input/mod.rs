@@ -4,6 +4,7 @@
 pub mod customers;
 pub mod invoices;
 pub mod messages;
+pub mod reminders;
 
 use crm_domain::FieldErrors;
 

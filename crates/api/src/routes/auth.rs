@@ -1,10 +1,10 @@
 //! Sign-in, sign-out, own password, and who am I.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::Utc;
-use crm_contract::auth::{LoginRequest, PasswordChange, SignedIn, UserResponse};
+use crm_contract::auth::{LoginRequest, PasswordChange, SignedIn, UpdateMeRequest, UserResponse};
 use crm_db::users::User;
-use crm_domain::{FieldErrors, REQUIRED};
+use crm_domain::{FieldErrors, REQUIRED, TimeZone};
 
 use crate::auth::{AuthMethod, CurrentUser, cookies, login_limit, password, secrets};
 use crate::error::ApiError;
@@ -20,6 +20,7 @@ pub fn user_response(user: &User) -> UserResponse {
         name: user.name.clone(),
         role: user.role,
         created_at: user.created_at,
+        timezone: user.timezone.clone(),
     }
 }
 
@@ -31,6 +32,7 @@ fn current_user_response(user: &CurrentUser) -> UserResponse {
         name: user.name.clone(),
         role: user.role,
         created_at: user.created_at,
+        timezone: user.timezone.clone(),
     }
 }
 
@@ -238,4 +240,37 @@ async fn is_current_password(
 #[get("/auth/me")]
 pub async fn me(user: CurrentUser) -> web::Json<UserResponse> {
     web::Json(current_user_response(&user))
+}
+
+/// Changes one's own account: the time zone times are shown in.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "update_me",
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, description = "The signed-in user as they are now", body = UserResponse),
+        Write,
+    ),
+    security(("session" = []), ("bearer" = []))
+)]
+#[patch("/auth/me")]
+pub async fn update_me(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: JsonBody<UpdateMeRequest>,
+) -> Result<web::Json<UserResponse>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let zone = body
+        .0
+        .timezone
+        .as_deref()
+        .and_then(|name| errors.check("timezone", TimeZone::parse(name)));
+    errors.into_result(|| ()).map_err(ApiError::from)?;
+    let Some(zone) = zone else {
+        return Ok(web::Json(current_user_response(&user)));
+    };
+    let updated = state
+        .db(move |conn| Ok(crm_db::users::set_timezone(conn, user.id, zone.as_str())?))
+        .await?;
+    Ok(web::Json(user_response(&updated)))
 }

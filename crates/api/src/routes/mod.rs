@@ -7,9 +7,11 @@ pub mod activity;
 pub mod auth;
 pub mod customers;
 pub mod docs;
+pub mod events;
 pub mod health;
 pub mod invoices;
 pub mod messages;
+pub mod reminders;
 pub mod setup;
 pub mod tokens;
 pub mod users;
@@ -41,6 +43,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(auth::login)
             .service(auth::logout)
             .service(auth::me)
+            .service(auth::update_me)
             .service(auth::change_password)
             .service(tokens::list)
             .service(tokens::create)
@@ -71,6 +74,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(messages::update)
             .service(messages::cancel)
             .service(messages::resend)
+            .service(events::stream)
+            .service(reminders::list)
+            .service(reminders::create)
+            .service(reminders::get)
+            .service(reminders::update)
+            .service(reminders::dismiss)
+            .service(reminders::snooze)
+            .service(reminders::remove)
             .service(webhooks::twilio_callback),
     );
 }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Live-event load figure (issue 10): 1,000 event streams on one release crm-api, one event to
+# all of them, memory per stream and after they close (scripts/bench-events.py prints the row).
+#
+#   scripts/bench-events.sh [--streams 1000] [--no-build]
+#
+# Everything runs on 127.0.0.1 with its own database (crm_bench_events_<pid>), removed at the end.
+# CRM_BENCH_BIN_DIR=target/debug (with --no-build) measures another build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+streams=1000 build=1
+while (($#)); do
+  case $1 in
+    --streams) streams=$2; shift ;;
+    --no-build) build=0 ;;
+    -h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) printf 'unknown argument %s\n' "$1" >&2; exit 2 ;;
+  esac
+  shift
+done
+eval "$(scripts/services.sh)"
+if ((build)); then cargo build -q --release -p crm-api --bins; fi
+bin=${CRM_BENCH_BIN_DIR:-${CARGO_TARGET_DIR:-target}/release}
+
+db=crm_bench_events_$$
+database_url=${TEST_DATABASE_URL%/*}/$db
+work=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench-events.XXXXXX")
+pid=''
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  [[ -n $pid ]] && { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+  psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" 2>/dev/null || true
+  if ((status == 0)); then rm -rf "$work"; else echo "bench: logs kept in $work" >&2; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# shellcheck source=scripts/harness-lib.sh
+source scripts/harness-lib.sh
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+psql "$TEST_DATABASE_URL" -qc "CREATE DATABASE $db"
+export DATABASE_URL=$database_url RUST_LOG=${RUST_LOG:-warn}
+"$bin/crm-api" migrate >"$work/migrate.log" 2>&1
+password="bench-$RANDOM-$RANDOM-$RANDOM"
+printf '%s\n' "$password" | "$bin/crm-api" create-user --email bench@example.com --name Bench >/dev/null 2>&1
+port=$(free_port)
+url=http://127.0.0.1:$port
+BIND_ADDR=127.0.0.1:$port RECEIPTS_DIR=$work/receipts "$bin/crm-api" serve >"$work/api.log" 2>&1 &
+pid=$!
+wait_until 30 curl -fs -o /dev/null "$url/healthz" || { echo "the API did not start" >&2; exit 1; }
+csrf=$(curl -fs -c "$work/jar" -X POST "$url/api/v1/auth/login" -H 'Content-Type: application/json' \
+  -d "$(jq -n --arg p "$password" '{email: "bench@example.com", password: $p}')" | jq -r .csrf_token)
+token=$(curl -fs -b "$work/jar" -X POST "$url/api/v1/tokens" -H "X-CSRF-Token: $csrf" \
+  -H 'Content-Type: application/json' -d '{"name":"bench"}' | jq -r .token)
+customer=$(curl -fs -X POST "$url/api/v1/customers" -H "Authorization: Bearer $token" \
+  -H 'Content-Type: application/json' -d '{"name":"Bench customer"}' | jq -r .id)
+echo "machine: $(nproc) CPUs; one crm-api from $bin"
+python3 scripts/bench-events.py --url "$url" --token "$token" --pid "$pid" --customer "$customer" --streams "$streams"
