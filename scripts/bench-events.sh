@@ -42,7 +42,7 @@ source scripts/harness-lib.sh
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 psql "$TEST_DATABASE_URL" -qc "CREATE DATABASE $db"
-export DATABASE_URL=$database_url RUST_LOG=${RUST_LOG:-warn}
+export DATABASE_URL=$database_url RUST_LOG=${RUST_LOG:-warn,crm_api::routes::events=debug}
 "$bin/crm-api" migrate >"$work/migrate.log" 2>&1
 password="bench-$RANDOM-$RANDOM-$RANDOM"
 printf '%s\n' "$password" | "$bin/crm-api" create-user --email bench@example.com --name Bench >/dev/null 2>&1
@@ -59,3 +59,6 @@ customer=$(curl -fs -X POST "$url/api/v1/customers" -H "Authorization: Bearer $t
   -H 'Content-Type: application/json' -d '{"name":"Bench customer"}' | jq -r .id)
 echo "machine: $(nproc) CPUs; one crm-api from $bin"
 python3 scripts/bench-events.py --url "$url" --token "$token" --pid "$pid" --customer "$customer" --streams "$streams"
+closed=$(grep -c 'live stream closed' "$work/api.log" || true)
+left=$(sed 's/\x1b\[[0-9;]*m//g' "$work/api.log" | awk '/live stream closed/ { n = $0 } END { sub(/.*open=/, "", n); print n }')
+echo "streams closed by the server after the clients left: $closed; still open: ${left:-?}"

@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// How often a comment keeps an idle stream open (and the credential is checked again).
-pub const HEARTBEAT: Duration = Duration::from_secs(15);
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
 /// The most events sent to catch a reconnecting client up; beyond it, `resync`.
 const MAX_BACKLOG: i64 = 1000;
 /// How long the browser waits before reconnecting (the SSE `retry:` field).
@@ -193,6 +193,14 @@ impl EventStream {
                 record.data
             ))
         })
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        // The receiver is still counted until the fields drop, after this.
+        let open = self.state.live.streams().saturating_sub(1);
+        tracing::debug!(user = %self.user.id, open, "live stream closed");
     }
 }
 
