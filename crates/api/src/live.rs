@@ -46,6 +46,8 @@ pub struct LiveHub {
     /// The last event sent on the channel; `None` until the listener first read the log.
     cursor: Mutex<Option<Cursor>>,
     started: OnceLock<()>,
+    /// Set when the process stops: every stream ends, so shutting down waits for none.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for LiveHub {
@@ -54,11 +56,26 @@ impl Default for LiveHub {
             sender: broadcast::channel(CHANNEL_CAPACITY).0,
             cursor: Mutex::new(None),
             started: OnceLock::new(),
+            closing: tokio::sync::watch::Sender::new(false),
         }
     }
 }
 
 impl LiveHub {
+    /// Ends every stream (the process is stopping; browsers reconnect to another one).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`LiveHub::close`] was called.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut closing = self.closing.subscribe();
+        async move {
+            // An error means the hub is gone: closed all the same.
+            let _ = closing.wait_for(|closed| *closed).await;
+        }
+    }
+
     /// A receiver of every event from now on, and the cursor of the last event before it;
     /// `None` while the listener has not reached the database yet.
     pub fn subscribe(&self) -> Option<(broadcast::Receiver<Arc<Record>>, Cursor)> {

@@ -208,6 +208,29 @@ fn read_password() -> anyhow::Result<String> {
     }
 }
 
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 #[actix_web::main]
 async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind_addr;
@@ -215,7 +238,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     crm_api::cleanup::spawn(state.clone());
     crm_api::live::start(&state);
     let server_state = state.clone();
+    let live = std::sync::Arc::clone(&state.live);
     let server = actix_web::HttpServer::new(move || crm_api::app(server_state.clone()))
+        .shutdown_signal(async move {
+            stop_requested().await;
+            // Open event streams would hold the graceful shutdown for its whole timeout.
+            live.close();
+        })
         .bind(bind)
         .with_context(|| format!("cannot listen on {bind} (BIND_ADDR)"))?
         .shutdown_timeout(10)

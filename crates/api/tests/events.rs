@@ -303,6 +303,24 @@ fn events_reach_a_stream_on_another_process_on_time_and_after_a_reconnect() {
 
     // Without credentials there is no stream.
     assert_eq!(two.call("GET", "/api/v1/events", &[], None).0, 401);
+
+    // SIGTERM ends the open streams, so stopping does not wait for them.
+    let mut two = two;
+    let (_open, events) = two.events(&token, None);
+    wait_for_line(&events, ": connected");
+    let asked = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &two.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = two.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "stopping took {:?}",
+        asked.elapsed()
+    );
 }
 
 fn wait_for_line(events: &mpsc::Receiver<(Instant, String)>, wanted: &str) {

@@ -67,6 +67,7 @@ pub async fn stream(
         Some(last) if !start.resync => last,
         _ => hub_at,
     };
+    let closed = Box::pin(state.live.closed());
     let events = EventStream {
         state: state.into_inner(),
         user,
@@ -75,6 +76,7 @@ pub async fn stream(
         pending: start.resync.then(resync_frame).into_iter().collect(),
         last,
         heartbeat: tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT),
+        closed,
     };
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
@@ -131,6 +133,8 @@ struct EventStream {
     /// The last event sent (or skipped as not this user's).
     last: Cursor,
     heartbeat: tokio::time::Interval,
+    /// Resolves when the process stops.
+    closed: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
 }
 
 impl EventStream {
@@ -170,6 +174,7 @@ impl EventStream {
                     }
                     Err(RecvError::Closed) => return None,
                 },
+                () = &mut self.closed => return None,
                 _ = self.heartbeat.tick() => {
                     return still_signed_in(&self.state, &self.user)
                         .await
