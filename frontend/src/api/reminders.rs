@@ -1,7 +1,8 @@
-//! The signed-in user's reminders: list, add, dismiss, snooze, delete.
+//! The signed-in user's reminders: list, add, edit, dismiss, snooze, delete.
 
 use crm_contract::reminders::{
     CreateReminderRequest, ReminderPage, ReminderResponse, ReminderState, SnoozeRequest,
+    UpdateReminderRequest,
 };
 use crm_contract::{CustomerId, ReminderId};
 
@@ -37,6 +38,15 @@ pub async fn get(id: ReminderId) -> Result<ReminderResponse, ApiError> {
 /// `POST /reminders`: a new reminder about a customer, maybe about one of their messages.
 pub async fn create(body: &CreateReminderRequest) -> Result<ReminderResponse, ApiError> {
     transport::post(&paths::reminders(), body).await
+}
+
+/// `PATCH /reminders/{id}`: a new note or time (fields left out stay as they are); a new
+/// time opens a dismissed reminder again.
+pub async fn edit(
+    id: ReminderId,
+    body: &UpdateReminderRequest,
+) -> Result<ReminderResponse, ApiError> {
+    transport::patch(&paths::reminder(id), body).await
 }
 
 /// `POST /reminders/{id}/dismiss`: done with it.

@@ -11,6 +11,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api::reminders::ReminderQuery;
 use crate::api::{self, Paging};
+use crate::components::icons::BellIcon;
 use crate::components::reminders::{ReminderActions, reminder_text, reminder_time};
 use crate::live::{Live, use_live};
 use crate::notifications;
@@ -45,7 +46,7 @@ pub fn ReminderBell() -> impl IntoView {
                 aria-expanded=move || open.get().to_string()
                 title=move || format!("Reminders due: {}", count())
                 on:click=move |_| open.update(|o| *o = !*o)>
-                <span aria-hidden="true">"\u{1f514}"</span>
+                <BellIcon/>
                 <span class="visually-hidden">"Reminders due"</span>
                 <span id="reminder-count" class="badge rounded-pill text-bg-danger ms-1"
                     hidden=move || count() == 0>{count}</span>

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod bell;
 pub mod field;
+pub mod icons;
 pub mod message_form;
 pub mod message_status;
 pub mod modal;

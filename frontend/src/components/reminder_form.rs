@@ -1,9 +1,9 @@
 //! The "Remind me" form of a customer's page, in a modal: a note, and a date and time in the
-//! user's time zone.
+//! user's time zone. The same form edits a reminder.
 
 use chrono::{DateTime, Duration, Utc};
-use crm_contract::CustomerId;
-use crm_contract::reminders::{CreateReminderRequest, ReminderResponse};
+use crm_contract::reminders::{CreateReminderRequest, ReminderResponse, UpdateReminderRequest};
+use crm_contract::{CustomerId, ReminderId};
 use crm_domain::{FieldErrors, REQUIRED, ReminderNote, SendAtError, SendWindow};
 use leptos::prelude::*;
 
@@ -49,6 +49,14 @@ pub fn an_hour_from_now(zone: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The value of a date-and-time input showing `at` in `zone` (empty for a zone the browser
+/// does not know).
+fn input_time(zone: &str, at: DateTime<Utc>) -> String {
+    wall_clock::wall_time_in(zone, at.timestamp_millis() as f64)
+        .map(WallTime::send_at)
+        .unwrap_or_default()
+}
+
 /// Shows why saving a reminder failed; field errors of fields this form does not show go
 /// above it.
 fn show_error(
@@ -71,27 +79,76 @@ fn show_error(
     }
 }
 
-/// A new reminder about the customer `customer_id`; `on_saved` gets it as the server has it.
+/// What the reminder form does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReminderFormFor {
+    /// Sets a new reminder about this customer.
+    New(CustomerId),
+    /// Changes this reminder's note or time.
+    Edit(Box<ReminderResponse>),
+}
+
+/// What saving the form sends.
+#[derive(Debug, Clone, PartialEq)]
+enum Save {
+    Create(CreateReminderRequest),
+    Edit(ReminderId, UpdateReminderRequest),
+}
+
+/// The change an edit asks for: the note as typed, and the local time in `zone` only when the
+/// user changed it, so a due reminder can get a new note without needing a new time.
+fn edit_request(note: String, remind_at: Option<String>, zone: &str) -> UpdateReminderRequest {
+    UpdateReminderRequest {
+        timezone: remind_at.as_ref().map(|_| zone.to_owned()),
+        remind_at,
+        note: Some(note),
+    }
+}
+
+/// The "Remind me" form: a new reminder, or a change of one (its note and its time shown in
+/// the user's time zone). `on_saved` gets the reminder as the server has it.
 #[component]
 pub fn ReminderFormModal(
-    customer_id: CustomerId,
+    form_for: ReminderFormFor,
     on_close: Callback<()>,
     on_saved: Callback<ReminderResponse>,
 ) -> impl IntoView {
     let toasts = use_toasts();
     let live = use_live();
     let zone = StoredValue::new(use_session().zone());
-    let note = RwSignal::new(String::new());
-    let remind_at = RwSignal::new(an_hour_from_now(&zone.get_value()));
+    let (editing, start_note, start_at) = match &form_for {
+        ReminderFormFor::New(_) => (false, String::new(), an_hour_from_now(&zone.get_value())),
+        ReminderFormFor::Edit(reminder) => (
+            true,
+            reminder.note.clone(),
+            input_time(&zone.get_value(), reminder.remind_at),
+        ),
+    };
+    // A reminder on a message may say nothing: the start of the message stands in for it.
+    let note_needed =
+        !matches!(&form_for, ReminderFormFor::Edit(reminder) if reminder.message_id.is_some());
+    let form_for = StoredValue::new(form_for);
+    let start_at = StoredValue::new(start_at);
+    let note = RwSignal::new(start_note);
+    let remind_at = RwSignal::new(start_at.get_value());
     let errors = RwSignal::new(FieldErrors::new());
     let alert = RwSignal::new(None::<String>);
-    let save = Action::new_local(move |body: &CreateReminderRequest| {
-        let body = body.clone();
+    let save = Action::new_local(move |save: &Save| {
+        let save = save.clone();
         async move {
-            match api::reminders::create(&body).await {
+            let saved = match &save {
+                Save::Create(body) => api::reminders::create(body).await,
+                Save::Edit(id, body) => api::reminders::edit(*id, body).await,
+            };
+            match saved {
                 Ok(reminder) => {
-                    let when = reminder_time(&reminder, &zone.get_value());
-                    toasts.success(format!("Reminder set for {when}."));
+                    toasts.success(match save {
+                        Save::Create(_) => format!(
+                            "Reminder set for {}.",
+                            reminder_time(&reminder, &zone.get_value())
+                        ),
+                        Save::Edit(..) => "Reminder updated.".to_owned(),
+                    });
                     live.reminders_changed();
                     on_saved.run(reminder);
                 }
@@ -107,32 +164,52 @@ pub fn ReminderFormModal(
         alert.set(None);
         let mut found = FieldErrors::new();
         let text = found.check("note", ReminderNote::parse(&note.get_untracked()));
-        if text.as_ref().is_some_and(|t| t.as_str().is_empty()) {
+        if note_needed && text.as_ref().is_some_and(|t| t.as_str().is_empty()) {
             found.add("note", NOTE_NEEDED);
         }
-        let at = found.check(
-            "remind_at",
-            check_remind_at(&remind_at.get_untracked(), &zone.get_value()),
-        );
+        // An edit keeps the stored time (even a past one) unless the user changed it.
+        let typed_at = remind_at.get_untracked();
+        let at = if editing && typed_at == start_at.get_value() {
+            None
+        } else {
+            found.check("remind_at", check_remind_at(&typed_at, &zone.get_value()))
+        };
         if !passes_checks(found, errors, FORM_ID) {
             return;
         }
-        save.dispatch(CreateReminderRequest {
-            customer_id,
-            message_id: None,
-            remind_at: at,
-            minutes_before: None,
-            timezone: Some(zone.get_value()),
-            note: text.map(ReminderNote::into_inner),
-        });
+        let note = text.map(ReminderNote::into_inner).unwrap_or_default();
+        let request = match form_for.get_value() {
+            ReminderFormFor::New(customer_id) => Save::Create(CreateReminderRequest {
+                customer_id,
+                message_id: None,
+                remind_at: at,
+                minutes_before: None,
+                timezone: Some(zone.get_value()),
+                note: Some(note),
+            }),
+            ReminderFormFor::Edit(reminder) => {
+                Save::Edit(reminder.id, edit_request(note, at, &zone.get_value()))
+            }
+        };
+        save.dispatch(request);
     };
     let pending = save.pending();
+    let title = if editing {
+        "Edit reminder"
+    } else {
+        "Remind me"
+    };
+    let help = if note_needed {
+        "What to remember, e.g. \u{201c}Call back about the repair\u{201d}."
+    } else {
+        "What to remember; when empty, the start of the message shows instead."
+    };
     view! {
-        <Modal title="Remind me".to_owned() on_close=on_close>
+        <Modal title=title.to_owned() on_close=on_close>
             <form id=FORM_ID novalidate on:submit=on_submit>
                 <FormAlert message=alert/>
-                <TextField label="Note" name="note" value=note errors=errors multiline=true required=true
-                    help="What to remember, e.g. \u{201c}Call back about the repair\u{201d}."/>
+                <TextField label="Note" name="note" value=note errors=errors multiline=true
+                    required=note_needed help=help/>
                 <TextField label="When" name="remind_at" value=remind_at errors=errors
                     input_type="datetime-local" required=true/>
                 <p class="form-text mt-n2 mb-3" id="reminder-zone">
@@ -146,5 +223,31 @@ pub fn ReminderFormModal(
                 </div>
             </form>
         </Modal>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edit_sends_the_time_and_its_zone_only_when_the_time_changed() {
+        let kept = edit_request("Call back after 14:00".into(), None, "Europe/London");
+        assert_eq!(
+            kept,
+            UpdateReminderRequest {
+                remind_at: None,
+                timezone: None,
+                note: Some("Call back after 14:00".into()),
+            }
+        );
+        let moved = edit_request(
+            String::new(),
+            Some("2026-12-08T14:00".into()),
+            "Europe/London",
+        );
+        assert_eq!(moved.remind_at.as_deref(), Some("2026-12-08T14:00"));
+        assert_eq!(moved.timezone.as_deref(), Some("Europe/London"));
+        assert_eq!(moved.note.as_deref(), Some(""));
     }
 }

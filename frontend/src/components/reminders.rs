@@ -1,5 +1,5 @@
-//! A reminder as lists show it: what it is about, when, and its buttons (dismiss, snooze,
-//! delete).
+//! A reminder as lists show it: what it is about, when, and its buttons (edit, dismiss,
+//! snooze, delete).
 
 use crm_contract::ReminderId;
 use crm_contract::reminders::{ReminderResponse, SNOOZE_CHOICES};
@@ -35,8 +35,9 @@ enum ReminderAct {
     Delete,
 }
 
-/// A reminder's buttons: Dismiss and Snooze while it is open, Delete when `deletable`. Each
-/// says what it did in a toast, and every list of reminders reloads.
+/// A reminder's buttons: Edit when `on_edit` is given, Dismiss and Snooze while it is open,
+/// Delete when `deletable`. Each of the last three says what it did in a toast, and every list
+/// of reminders reloads.
 #[component]
 pub fn ReminderActions(
     id: ReminderId,
@@ -44,6 +45,10 @@ pub fn ReminderActions(
     open: bool,
     /// Offer Delete too.
     deletable: bool,
+    /// Offer Edit, which calls this (the list's owner opens the form, so that it outlives the
+    /// list's reloads).
+    #[prop(optional)]
+    on_edit: Option<Callback<()>>,
 ) -> impl IntoView {
     let toasts = use_toasts();
     let live = use_live();
@@ -76,6 +81,10 @@ pub fn ReminderActions(
     let busy = move || act.pending().get();
     view! {
         <div class="d-flex flex-wrap gap-1 reminder-actions">
+            {on_edit.map(|on_edit| view! {
+                <button type="button" class="btn btn-sm btn-outline-secondary reminder-edit" disabled=busy
+                    on:click=move |_| on_edit.run(())>"Edit"</button>
+            })}
             {open.then(|| view! {
                 <button type="button" class="btn btn-sm btn-outline-primary reminder-dismiss" disabled=busy
                     on:click=move |_| { act.dispatch(ReminderAct::Dismiss); }>"Dismiss"</button>

@@ -1,5 +1,5 @@
 //! The Reminders card of a customer's page: the user's open reminders about the customer (due,
-//! then upcoming), and "Remind me".
+//! then upcoming), "Remind me", and editing one.
 
 use crm_contract::CustomerId;
 use crm_contract::reminders::{ReminderResponse, ReminderState};
@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use crate::api::reminders::ReminderQuery;
 use crate::api::{self, ApiError, Paging};
-use crate::components::reminder_form::ReminderFormModal;
+use crate::components::reminder_form::{ReminderFormFor, ReminderFormModal};
 use crate::components::reminders::{ReminderActions, reminder_time};
 use crate::live::use_live;
 use crate::state::use_session;
@@ -34,6 +34,7 @@ async fn open_reminders(customer: CustomerId) -> Result<Vec<ReminderResponse>, A
 pub fn RemindersSection(customer_id: CustomerId) -> impl IntoView {
     let live = use_live();
     let adding = RwSignal::new(false);
+    let editing = RwSignal::new(None::<ReminderResponse>);
     let reminders = LocalResource::new(move || {
         live.reminders.track();
         open_reminders(customer_id)
@@ -51,28 +52,40 @@ pub fn RemindersSection(customer_id: CustomerId) -> impl IntoView {
                         Ok(items) if items.is_empty() => view! {
                             <p class="text-muted mb-0" id="no-customer-reminders">"No open reminders."</p>
                         }.into_any(),
-                        Ok(items) => view! { <ReminderList items=items/> }.into_any(),
+                        Ok(items) => view! { <ReminderList items=items editing=editing/> }.into_any(),
                         Err(error) => view! { <p class="text-muted mb-0">{error.message()}</p> }.into_any(),
                     })}
                 </Transition>
             </div>
         </section>
         <Show when=move || adding.get()>
-            <ReminderFormModal customer_id=customer_id
+            <ReminderFormModal form_for=ReminderFormFor::New(customer_id)
                 on_close=Callback::new(move |()| adding.set(false))
                 on_saved=Callback::new(move |_| adding.set(false))/>
         </Show>
+        {move || editing.get().map(|reminder| view! {
+            <ReminderFormModal form_for=ReminderFormFor::Edit(Box::new(reminder))
+                on_close=Callback::new(move |()| editing.set(None))
+                on_saved=Callback::new(move |_| editing.set(None))/>
+        })}
     }
 }
 
-/// The open reminders, each with its buttons.
+/// The open reminders, each with its buttons; Edit puts the reminder in `editing`.
 #[component]
-fn ReminderList(items: Vec<ReminderResponse>) -> impl IntoView {
+fn ReminderList(
+    items: Vec<ReminderResponse>,
+    editing: RwSignal<Option<ReminderResponse>>,
+) -> impl IntoView {
     let zone = use_session().zone();
     view! {
         <ul class="list-group" id="customer-reminders">
             {items.into_iter().map(|reminder| {
                 let excerpt = reminder.message_excerpt.clone().filter(|e| !e.is_empty());
+                let edit = Callback::new({
+                    let reminder = reminder.clone();
+                    move |()| editing.set(Some(reminder.clone()))
+                });
                 view! {
                     <li class="list-group-item d-flex flex-wrap align-items-center gap-2" id=format!("reminder-{}", reminder.id)>
                         <div class="me-auto">
@@ -83,7 +96,7 @@ fn ReminderList(items: Vec<ReminderResponse>) -> impl IntoView {
                             <div class="text-break">{reminder.note.clone()}</div>
                             {excerpt.map(|e| view! { <div class="small text-muted text-break">{e}</div> })}
                         </div>
-                        <ReminderActions id=reminder.id open=true deletable=true/>
+                        <ReminderActions id=reminder.id open=true deletable=true on_edit=edit/>
                     </li>
                 }
             }).collect_view()}

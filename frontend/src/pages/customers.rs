@@ -13,6 +13,7 @@ use leptos_router::hooks::use_navigate;
 use crate::api::customers::CustomerQuery;
 use crate::api::reminders::ReminderQuery;
 use crate::api::{self, ApiError, Paging};
+use crate::components::icons::BellIcon;
 use crate::live::use_live;
 use crate::pages::customer_form::CustomerFormModal;
 use crate::state::use_toasts;
@@ -197,7 +198,7 @@ fn CustomerTable(page: CustomerPage, due: RwSignal<HashSet<CustomerId>>) -> impl
                                 <A href=format!("/customers/{}", c.id)>{c.name.clone()}</A>
                                 {move || due.with(|due| due.contains(&id)).then(|| view! {
                                     <span class="due-reminder badge text-bg-warning ms-2" title="A reminder is due">
-                                        <span aria-hidden="true">"\u{1f514}"</span>
+                                        <BellIcon/>
                                         <span class="visually-hidden">"Reminder due"</span>
                                     </span>
                                 })}

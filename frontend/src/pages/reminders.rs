@@ -1,5 +1,5 @@
 //! The Reminders page: the user's reminders that are due, upcoming or dismissed, a page at a
-//! time, with dismiss, snooze and delete.
+//! time, with edit, dismiss, snooze and delete.
 
 use crm_contract::reminders::{ReminderResponse, ReminderState};
 use leptos::prelude::*;
@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::reminders::ReminderQuery;
 use crate::api::{self, Paging};
+use crate::components::reminder_form::{ReminderFormFor, ReminderFormModal};
 use crate::components::reminders::{ReminderActions, reminder_time};
 use crate::live::use_live;
 use crate::state::{use_session, use_toasts};
@@ -42,6 +43,7 @@ pub fn RemindersPage() -> impl IntoView {
         .with_untracked(|q| q.get("state").and_then(|s| ReminderState::parse(&s)))
         .unwrap_or_default();
     let state = RwSignal::new(initial);
+    let editing = RwSignal::new(None::<ReminderResponse>);
     // Reminders of the pages after the first, and where the next page starts.
     let later = RwSignal::new((Vec::<ReminderResponse>::new(), None::<String>));
     let query = move |paging: Paging| ReminderQuery {
@@ -102,7 +104,7 @@ pub fn RemindersPage() -> impl IntoView {
                     items.extend(later.get().0);
                     let shown = items.len();
                     view! {
-                        <ReminderTable items=items/>
+                        <ReminderTable items=items editing=editing/>
                         <div class="d-flex flex-wrap align-items-center gap-2">
                             <p class="small text-muted me-auto mb-0">{format!("{shown} of {total} shown. Times are in your time zone.")}</p>
                             {move || next_cursor().map(|cursor| view! {
@@ -116,12 +118,20 @@ pub fn RemindersPage() -> impl IntoView {
                 Err(error) => view! { <div class="alert alert-warning" role="alert">{error.message()}</div> }.into_any(),
             })}
         </Transition>
+        {move || editing.get().map(|reminder| view! {
+            <ReminderFormModal form_for=ReminderFormFor::Edit(Box::new(reminder))
+                on_close=Callback::new(move |()| editing.set(None))
+                on_saved=Callback::new(move |_| editing.set(None))/>
+        })}
     }
 }
 
-/// The reminders of a tab, as a table.
+/// The reminders of a tab, as a table; Edit puts the reminder in `editing`.
 #[component]
-fn ReminderTable(items: Vec<ReminderResponse>) -> impl IntoView {
+fn ReminderTable(
+    items: Vec<ReminderResponse>,
+    editing: RwSignal<Option<ReminderResponse>>,
+) -> impl IntoView {
     let zone = use_session().zone();
     view! {
         <div class="table-responsive">
@@ -135,6 +145,10 @@ fn ReminderTable(items: Vec<ReminderResponse>) -> impl IntoView {
                         let when = reminder_time(&reminder, &zone);
                         let status = reminder_status(&reminder, &zone);
                         let open = reminder.dismissed_at.is_none();
+                        let edit = Callback::new({
+                            let reminder = reminder.clone();
+                            move |()| editing.set(Some(reminder.clone()))
+                        });
                         view! {
                             <tr id=format!("reminder-{}", reminder.id)>
                                 <td class="text-nowrap">{when}</td>
@@ -142,7 +156,7 @@ fn ReminderTable(items: Vec<ReminderResponse>) -> impl IntoView {
                                 <td class="text-break" style="min-width: 10rem">{reminder.note.clone()}</td>
                                 <td class="text-break small text-muted">{reminder.message_excerpt.clone().unwrap_or_default()}</td>
                                 <td>{status}</td>
-                                <td class="text-end"><ReminderActions id=reminder.id open=open deletable=true/></td>
+                                <td class="text-end"><ReminderActions id=reminder.id open=open deletable=true on_edit=edit/></td>
                             </tr>
                         }
                     }).collect_view()}
