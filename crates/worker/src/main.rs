@@ -33,7 +33,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let provider = config.provider().context("invalid configuration")?;
     let status_callback = config.status_callback().context("invalid configuration")?;
 
-    let db = crm_db::build_pool(
+    let db = crm_db::build_unchecked_pool(
         config.database_url.expose_secret(),
         config.database_pool_size,
         DATABASE_TIMEOUT,
