@@ -173,6 +173,78 @@ fn spread(due: &[(String, f64)], now: i64) -> Vec<(String, i64)> {
     moves
 }
 
+/// Forgets up to about `max` jobs that finished (done, or set aside as dead) more than
+/// `older_than` ago: their payload, their status and their place in the finished set. apalis
+/// keeps all of it forever, so Redis would otherwise grow with every message ever sent. The
+/// message rows in PostgreSQL keep what happened. Returns how many were forgotten.
+pub async fn forget_finished(
+    storage: &Storage,
+    older_than: Duration,
+    max: usize,
+) -> Result<usize, QueueError> {
+    let config = storage.get_config();
+    let (data, meta) = (config.job_data_hash(), config.job_meta_hash());
+    let cutoff = Utc::now().timestamp() - i64::try_from(older_than.as_secs()).unwrap_or(0);
+    let mut connection = storage.clone().get_connection().clone();
+    let mut forgotten = 0;
+    for set in [config.done_jobs_set(), config.dead_jobs_set()] {
+        let mut cursor = 0u64;
+        loop {
+            let mut scan = redis::cmd("SSCAN");
+            scan.arg(&set).arg(cursor).arg("COUNT").arg(FORGET_BATCH);
+            let (next, ids): (u64, Vec<String>) = within(scan.query_async(&mut connection)).await?;
+            if ids.is_empty() {
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+                continue;
+            }
+            let mut ages = redis::pipe();
+            for id in &ids {
+                ages.hget(format!("{meta}:{id}"), "done_at");
+            }
+            let done_at: Vec<Option<i64>> = within(ages.query_async(&mut connection)).await?;
+            let old: Vec<&String> = ids
+                .iter()
+                .zip(done_at)
+                .filter_map(|(id, at)| at.is_some_and(|at| at <= cutoff).then_some(id))
+                .collect();
+            if !old.is_empty() {
+                let mut forget = redis::pipe();
+                for id in &old {
+                    forget
+                        .hdel(&data, *id)
+                        .ignore()
+                        .del(format!("{meta}:{id}"))
+                        .ignore()
+                        .srem(&set, *id)
+                        .ignore();
+                }
+                within(forget.query_async::<()>(&mut connection)).await?;
+                forgotten += old.len();
+            }
+            if next == 0 || forgotten >= max {
+                break;
+            }
+            cursor = next;
+        }
+    }
+    Ok(forgotten)
+}
+
+/// Jobs looked at per round trip by [`forget_finished`].
+const FORGET_BATCH: usize = 500;
+
+/// Waits for a Redis call at most [`PUSH_TIMEOUT`].
+async fn within<T>(
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, QueueError> {
+    Ok(tokio::time::timeout(PUSH_TIMEOUT, call)
+        .await
+        .map_err(|_| QueueError::Timeout)??)
+}
+
 /// Whether Redis answers.
 pub async fn ping(storage: &Storage) -> bool {
     let mut connection = storage.clone().get_connection().clone();

@@ -25,6 +25,11 @@ pub const SPREAD_AHEAD: Duration = Duration::from_secs(60);
 const ABANDONED: Duration = Duration::from_secs(30);
 /// The most due messages looked at in one round.
 const BATCH: i64 = 500;
+/// How often finished jobs are forgotten in Redis, how long after they finished, and the most
+/// forgotten at once.
+const FORGET_EVERY: Duration = Duration::from_secs(60);
+const FORGET_AFTER: Duration = Duration::from_secs(3600);
+const FORGET_MAX: usize = 20_000;
 
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,13 +47,23 @@ pub struct Reconciled {
 pub async fn run(db: PgPool, storage: Storage, interval: Duration, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut forget = tokio::time::interval(FORGET_EVERY);
+    forget.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = ticks.tick() => {}
+            _ = ticks.tick() => {
+                if let Err(error) = reconcile_once(&db, &storage).await {
+                    tracing::warn!(error = %error, "reconciler: database unreachable; trying again later");
+                }
+            }
+            _ = forget.tick() => {
+                match crm_queue::forget_finished(&storage, FORGET_AFTER, FORGET_MAX).await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::debug!(count, "forgot finished jobs in Redis"),
+                    Err(error) => tracing::warn!(error = %error, "could not forget finished jobs; trying later"),
+                }
+            }
             () = shutdown.cancelled() => return,
-        }
-        if let Err(error) = reconcile_once(&db, &storage).await {
-            tracing::warn!(error = %error, "reconciler: database unreachable; trying again later");
         }
     }
 }

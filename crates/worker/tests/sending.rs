@@ -635,6 +635,31 @@ async fn a_running_worker_sends_a_scheduled_message_within_seconds_of_its_time_a
             .await
             .unwrap()
     );
+
+    // Finished jobs are forgotten once old enough: nothing of this one stays in Redis.
+    let config = queue.storage.get_config().clone();
+    let mut redis = redis::Client::open(queue.url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let kept = |redis: &mut redis::Connection| -> (bool, bool, bool) {
+        let data: bool = redis::Commands::hexists(redis, config.job_data_hash(), &job_id).unwrap();
+        let meta: bool =
+            redis::Commands::exists(redis, format!("{}:{job_id}", config.job_meta_hash())).unwrap();
+        let done: bool =
+            redis::Commands::sismember(redis, config.done_jobs_set(), &job_id).unwrap();
+        (data, meta, done)
+    };
+    assert_eq!(
+        kept(&mut redis),
+        (true, true, true),
+        "apalis keeps a done job"
+    );
+    let too_recent = crm_queue::forget_finished(&queue.storage, Duration::from_secs(3600), 100);
+    assert_eq!(too_recent.await.unwrap(), 0);
+    let forgotten = crm_queue::forget_finished(&queue.storage, Duration::ZERO, 100);
+    assert_eq!(forgotten.await.unwrap(), 1);
+    assert_eq!(kept(&mut redis), (false, false, false));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
