@@ -576,6 +576,23 @@ pub fn extend_lease(
         .map(|n| n == 1)
 }
 
+/// Gives `worker`'s claim back: the message is `scheduled` again, without a job (the
+/// reconciler pushes a new one), for a message nothing was sent of. False if it was no longer
+/// this worker's claim.
+pub fn release_claim(conn: &mut PgConnection, id: MessageId, worker: &str) -> QueryResult<bool> {
+    diesel::update(messages::table.find(id))
+        .filter(messages::status.eq(MessageStatus::Sending.as_str()))
+        .filter(messages::claimed_by.eq(worker))
+        .set((
+            messages::status.eq(MessageStatus::Scheduled.as_str()),
+            messages::claimed_by.eq(None::<String>),
+            messages::lease_until.eq(None::<DateTime<Utc>>),
+            messages::job_id.eq(None::<String>),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
 /// How a send ended, as the worker records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

@@ -86,6 +86,13 @@ impl WorkerState {
     pub fn shut_down(&self) {
         self.shutdown.cancel();
     }
+
+    /// Sends waiting to retry stop waiting and give their claims back (the message is
+    /// `scheduled` again, for another worker); [`run`] calls it a few seconds after
+    /// [`WorkerState::shut_down`].
+    pub fn stop_retrying(&self) {
+        self.give_up_retries.cancel();
+    }
 }
 
 /// How one message is sent: how often and how patiently.

@@ -34,6 +34,19 @@ pub enum Processed {
     },
     /// The claim was taken from this worker while it waited to retry (nothing more was sent).
     ClaimLost,
+    /// The worker was stopping while it waited to retry (the provider had said nothing was
+    /// sent): the message is `scheduled` again, for another worker.
+    Released,
+}
+
+/// How the requests for one claimed message ended.
+enum Attempted {
+    /// An answer to record, after this many requests.
+    Finished(Outcome, u32),
+    /// The claim was taken meanwhile.
+    ClaimLost,
+    /// The worker is stopping and nothing was sent.
+    Stopped,
 }
 
 /// Why a run failed; apalis runs the job again later, where the claim decides afresh.
@@ -115,8 +128,10 @@ pub async fn process(job: SendMessage, state: &WorkerState) -> Result<Processed,
     };
 
     let outgoing = outgoing(&message, state);
-    let Some((outcome, tries)) = send_with_retries(&message, &outgoing, state).await? else {
-        return Ok(Processed::ClaimLost);
+    let (outcome, tries) = match send_with_retries(&message, &outgoing, state).await? {
+        Attempted::Finished(outcome, tries) => (outcome, tries),
+        Attempted::ClaimLost => return Ok(Processed::ClaimLost),
+        Attempted::Stopped => return release(state, &message).await,
     };
     let kept = record(state, &message, &outcome).await?;
     let (status, detail) = match &outcome {
@@ -152,13 +167,28 @@ fn outgoing(message: &Message, state: &WorkerState) -> Outgoing {
     }
 }
 
-/// Sends, retrying while the provider says nothing was sent; `None` when the claim was lost
-/// while waiting. Never repeats a request whose outcome is unknown.
+/// Gives the claim of a message nothing was sent of back, as the worker stops.
+async fn release(state: &WorkerState, message: &Message) -> Result<Processed, ProcessError> {
+    let (id, worker) = (message.id, state.name.clone());
+    let released = with_connection(&state.db, move |conn| {
+        messages::release_claim(conn, id, &worker)
+    })
+    .await?;
+    if released {
+        tracing::info!(message_id = %message.id, "stopping: the message is scheduled again for another worker");
+        Ok(Processed::Released)
+    } else {
+        Ok(Processed::ClaimLost)
+    }
+}
+
+/// Sends, retrying while the provider says nothing was sent. Never repeats a request whose
+/// outcome is unknown.
 async fn send_with_retries(
     message: &Message,
     outgoing: &Outgoing,
     state: &WorkerState,
-) -> Result<Option<(Outcome, u32)>, ProcessError> {
+) -> Result<Attempted, ProcessError> {
     let policy = state.policy;
     let mut tries = 0;
     loop {
@@ -166,28 +196,29 @@ async fn send_with_retries(
         let (reason, retry_after) = match state.provider.send(outgoing).await {
             Ok(accepted) => {
                 let provider_id = accepted.provider_id;
-                return Ok(Some((Outcome::Sent { provider_id }, tries)));
+                return Ok(Attempted::Finished(Outcome::Sent { provider_id }, tries));
             }
             Err(SendError::Permanent { reason, .. }) => {
-                return Ok(Some((Outcome::Failed { reason }, tries)));
+                return Ok(Attempted::Finished(Outcome::Failed { reason }, tries));
             }
             Err(SendError::Unknown { reason }) => {
-                return Ok(Some((Outcome::Unknown { reason }, tries)));
+                return Ok(Attempted::Finished(Outcome::Unknown { reason }, tries));
             }
             Err(SendError::Transient {
                 reason,
                 retry_after,
             }) => (reason, retry_after),
         };
-        let gave_up = || Outcome::Failed {
-            reason: format!(
+        if tries >= policy.attempts {
+            let reason = format!(
                 "Could not reach the provider after {tries} attempt{}: {}. Try Resend later.",
                 if tries == 1 { "" } else { "s" },
                 reason.trim_end_matches('.')
-            ),
-        };
-        if tries >= policy.attempts || state.give_up_retries.is_cancelled() {
-            return Ok(Some((gave_up(), tries)));
+            );
+            return Ok(Attempted::Finished(Outcome::Failed { reason }, tries));
+        }
+        if state.give_up_retries.is_cancelled() {
+            return Ok(Attempted::Stopped);
         }
         let wait = policy.backoff(tries, retry_after);
         tracing::info!(
@@ -207,11 +238,11 @@ async fn send_with_retries(
         .await?;
         if !kept {
             tracing::warn!(message_id = %message.id, "the claim was taken while retrying; not sending again");
-            return Ok(None);
+            return Ok(Attempted::ClaimLost);
         }
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
-            () = state.give_up_retries.cancelled() => return Ok(Some((gave_up(), tries))),
+            () = state.give_up_retries.cancelled() => return Ok(Attempted::Stopped),
         }
     }
 }

@@ -314,6 +314,45 @@ async fn a_provider_that_stays_down_fails_the_message_after_the_configured_attem
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_stopping_while_it_waits_to_retry_gives_the_message_back() {
+    let policy = SendPolicy {
+        first_backoff: Duration::from_secs(30),
+        max_backoff: Duration::from_secs(30),
+        ..quick_policy(5)
+    };
+    let shop = Shop::with_policy(policy).await;
+    shop.fake.answer_with(Answer::ServerError { status: 503 });
+    let message = shop.sms(TEXT);
+
+    let sending = tokio::spawn({
+        let (state, job) = (shop.state.clone(), message.job());
+        async move { send::process(job, &state).await }
+    });
+    eventually("the first request reached the provider", || async {
+        shop.fake.received().len() == 1
+    })
+    .await;
+    shop.state.stop_retrying();
+    let processed = tokio::time::timeout(Duration::from_secs(5), sending).await;
+
+    assert!(
+        matches!(processed, Ok(Ok(Ok(Processed::Released)))),
+        "{processed:?}"
+    );
+    assert_eq!(shop.fake.received().len(), 1, "no request after stopping");
+    let row = shop.reload(&message);
+    assert_eq!(row.status, MessageStatus::Scheduled, "for another worker");
+    assert_eq!(
+        (row.claimed_by, row.lease_until, row.job_id),
+        (None, None, None)
+    );
+    assert_eq!(
+        row.version, message.version,
+        "the same message, not an edit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_number_fails_the_message_with_the_reason_in_plain_words() {
     let shop = Shop::open().await;
     shop.fake.answer_with(Answer::Refuse {
