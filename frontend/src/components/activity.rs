@@ -1,5 +1,6 @@
 //! An audit trail as a list: who did what, when. Customers' and accounts' trails alike.
 
+use chrono::{DateTime, Utc};
 use crm_contract::activity::{
     AccountChanges, AccountCreated, CancelReason, CustomerChanges, InvoiceAdded, InvoiceRef,
     MessageCanceled, MessageScheduled, TokenMade,
@@ -8,7 +9,7 @@ use crm_contract::{ActivityPage, AuditEvent};
 use crm_domain::Channel;
 use leptos::prelude::*;
 
-use crate::pages::local_time;
+use crate::wall_clock::local_date_time;
 
 /// The events of `page`, newest first, each said in words.
 #[component]
@@ -24,7 +25,7 @@ pub fn ActivityList(page: ActivityPage) -> impl IntoView {
                 view! {
                     <li class="list-group-item">
                         <div>{format!("{who} {what}")}</div>
-                        <small class="text-muted">{local_time(event.created_at)}</small>
+                        <small class="text-muted">{to_the_minute(event.created_at)}</small>
                     </li>
                 }
             }).collect_view()}
@@ -67,7 +68,7 @@ fn describe(event: &AuditEvent) -> String {
         }) => format!(
             "scheduled {} for {}",
             channel_name(*channel),
-            local_time(*send_at)
+            to_the_minute(*send_at)
         ),
         AuditEvent::MessageUpdated(_) => "changed a scheduled message".to_owned(),
         AuditEvent::MessageCanceled(MessageCanceled { reason, .. }) => match reason {
@@ -79,6 +80,12 @@ fn describe(event: &AuditEvent) -> String {
         },
         AuditEvent::MessageResent(_) => "sent a message again".to_owned(),
     }
+}
+
+/// A moment of the trail in the browser's time zone and format, to the minute like the rest of
+/// the app's times.
+fn to_the_minute(at: DateTime<Utc>) -> String {
+    local_date_time(at.timestamp_millis() as f64)
 }
 
 /// "an SMS" or "a WhatsApp message".

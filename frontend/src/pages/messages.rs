@@ -149,6 +149,44 @@ fn millis_of(message: &MessageResponse) -> f64 {
     message.send_at.timestamp_millis() as f64
 }
 
+/// The agenda's columns: heading, and width unless it takes what is left. Every day has a
+/// table of its own; with a fixed table layout they all take these widths, so the columns of
+/// one day line up with the next day's whatever their texts.
+const AGENDA_COLUMNS: [(&str, Option<&str>); 5] = [
+    ("Time", Some("6rem")),
+    ("Customer", Some("22%")),
+    ("Channel", Some("6.5rem")),
+    ("Message", None),
+    ("Status", Some("10rem")),
+];
+
+/// A link cut short like a `text-truncate` cell, but as a box of its own so that its focus
+/// ring is not clipped with the text.
+const CUT_SHORT_LINK: &str = "d-inline-block mw-100 text-truncate align-bottom";
+
+/// The widths and (for screen readers) headings of a day's table.
+#[component]
+fn AgendaColumns() -> impl IntoView {
+    view! {
+        <colgroup>
+            {AGENDA_COLUMNS.map(|(_, width)| view! { <col style=width.map(|w| format!("width: {w}"))/> }).collect_view()}
+        </colgroup>
+        <thead class="visually-hidden"><tr>
+            {AGENDA_COLUMNS.map(|(heading, _)| view! { <th scope="col">{heading}</th> }).collect_view()}
+        </tr></thead>
+    }
+}
+
+/// The whole of what `summary` shows of `message`, for when the table cuts it short: the
+/// body, or the template's name.
+fn full_text(message: &MessageResponse, summary: &str) -> String {
+    if message.template.is_some() {
+        summary.to_owned()
+    } else {
+        message.body.trim().to_owned()
+    }
+}
+
 /// The messages page.
 #[component]
 pub fn MessagesPage() -> impl IntoView {
@@ -262,21 +300,19 @@ pub fn MessagesPage() -> impl IntoView {
                             view! {
                                 <h2 class="h6 mt-3 mb-2 text-body-secondary">{heading}</h2>
                                 <div class="table-responsive">
-                                    <table class="table table-sm align-middle mb-2">
-                                        <thead class="visually-hidden"><tr>
-                                            <th scope="col">"Time"</th><th scope="col">"Customer"</th><th scope="col">"Channel"</th>
-                                            <th scope="col">"Message"</th><th scope="col">"Status"</th>
-                                        </tr></thead>
+                                    <table class="table table-sm align-middle mb-2 agenda-table">
+                                        <AgendaColumns/>
                                         <tbody>
                                             {run.into_iter().map(|m| {
                                                 let summary = excerpt(&m, &templates);
+                                                let full_text = full_text(&m, &summary);
                                                 let name = m.customer_name.clone();
                                                 view! {
                                                 <tr>
-                                                    <td class="text-nowrap" style="width: 6rem">{local_clock_time(millis_of(&m))}</td>
-                                                    <td><A href=format!("/customers/{}", m.customer_id)>{name}</A></td>
-                                                    <td>{channel_label(m.channel)}</td>
-                                                    <td class="text-break" style="min-width: 12rem">{summary}</td>
+                                                    <td class="text-truncate">{local_clock_time(millis_of(&m))}</td>
+                                                    <td><A href=format!("/customers/{}", m.customer_id) attr:class=CUT_SHORT_LINK attr:title=m.customer_name.clone()>{name}</A></td>
+                                                    <td class="text-truncate">{channel_label(m.channel)}</td>
+                                                    <td class="text-truncate" title=full_text>{summary}</td>
                                                     <td><LiveStatusBadge id=m.id status=m.status reason=m.status_reason.clone() version=m.version/></td>
                                                 </tr>
                                             }}).collect_view()}
