@@ -43,6 +43,13 @@ impl TimeZone {
         Self("UTC".to_owned())
     }
 
+    /// A zone read back from storage (a user's, a customer's): UTC when there is none, or
+    /// when the time-zone database no longer knows it.
+    pub fn stored_or_utc(name: Option<&str>) -> Self {
+        name.and_then(|name| Self::parse(name).ok())
+            .unwrap_or_else(Self::utc)
+    }
+
     /// The zone's name.
     pub fn as_str(&self) -> &str {
         &self.0

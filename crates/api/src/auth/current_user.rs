@@ -47,10 +47,7 @@ pub struct CurrentUser {
 impl CurrentUser {
     /// The user's time zone; UTC while none is set.
     pub fn zone(&self) -> crm_domain::TimeZone {
-        self.timezone
-            .as_deref()
-            .and_then(|name| crm_domain::TimeZone::parse(name).ok())
-            .unwrap_or_else(crm_domain::TimeZone::utc)
+        crm_domain::TimeZone::stored_or_utc(self.timezone.as_deref())
     }
 
     /// Whether the user may see everyone's records, not only their own.

@@ -219,7 +219,7 @@ fn send_time(
 ) -> Option<DateTime<Utc>> {
     let zone = match fields.timezone.filter(|z| !z.trim().is_empty()) {
         Some(zone) => errors.check("timezone", TimeZone::parse(zone))?,
-        None => TimeZone::parse(&customer.timezone).unwrap_or_else(|_| TimeZone::utc()),
+        None => TimeZone::stored_or_utc(Some(&customer.timezone)),
     };
     let Some(text) = fields.send_at.filter(|t| !t.trim().is_empty()) else {
         errors.add("send_at", crm_domain::REQUIRED);

@@ -91,7 +91,7 @@ pub fn new_reminder(
     user: &CurrentUser,
     now: DateTime<Utc>,
 ) -> Result<CheckedReminder, ApiError> {
-    let zone = zone_of(request.timezone.as_deref(), user, &mut errors);
+    let zone = zone_of(request.timezone.as_deref(), user.zone(), &mut errors);
     let window = window(now);
     let remind_at = match (
         request.remind_at.as_deref(),
@@ -155,10 +155,7 @@ pub fn reminder_edit(
     now: DateTime<Utc>,
 ) -> Result<ReminderEdit, ApiError> {
     let mut errors = FieldErrors::new();
-    let zone = match request.timezone.as_deref() {
-        Some(name) => errors.check("timezone", TimeZone::parse(name)),
-        None => Some(owner_zone.clone()),
-    };
+    let zone = zone_of(request.timezone.as_deref(), owner_zone.clone(), &mut errors);
     let remind_at = request
         .remind_at
         .as_deref()
@@ -198,11 +195,11 @@ pub fn snooze_until(
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a checked snooze lost its time")))
 }
 
-/// The zone a local time is read in: the request's, else the user's (UTC if unset).
-fn zone_of(name: Option<&str>, user: &CurrentUser, errors: &mut FieldErrors) -> Option<TimeZone> {
+/// The zone a local time is read in: the request's, else `default` (the user's).
+fn zone_of(name: Option<&str>, default: TimeZone, errors: &mut FieldErrors) -> Option<TimeZone> {
     match name {
         Some(name) => errors.check("timezone", TimeZone::parse(name)),
-        None => Some(user.zone()),
+        None => Some(default),
     }
 }
 

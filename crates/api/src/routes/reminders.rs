@@ -359,9 +359,5 @@ where
 /// The time zone of a reminder's owner (UTC if unset).
 fn owner_zone(conn: &mut diesel::PgConnection, reminder: &Reminder) -> Result<TimeZone, ApiError> {
     let owner = crm_db::users::find(conn, reminder.owner_id)?;
-    Ok(owner
-        .timezone
-        .as_deref()
-        .and_then(|name| TimeZone::parse(name).ok())
-        .unwrap_or_else(TimeZone::utc))
+    Ok(TimeZone::stored_or_utc(owner.timezone.as_deref()))
 }
