@@ -296,7 +296,7 @@ async fn unreadable_encrypted_scripted_empty_and_giant_files_are_refused_saying_
     let s = setup(&[]).await;
     let plain = fixture("plain.pdf");
     let baseline = fixture("baseline.jpg");
-    let cases: [(&str, &[u8], &str); 7] = [
+    let cases: [(&str, &[u8], &str); 9] = [
         (
             "half.pdf",
             &plain[..plain.len() / 2],
@@ -320,7 +320,18 @@ async fn unreadable_encrypted_scripted_empty_and_giant_files_are_refused_saying_
         (
             "script.pdf",
             &fixture("javascript.pdf"),
-            "The PDF contains JavaScript or actions that launch programs, which are not allowed.",
+            "The PDF contains JavaScript, which a receipt may not carry; upload a copy without it (a scan or a photo of the receipt will do).",
+        ),
+        (
+            // Twelve object streams of 200 MB each: 2.4 GB from a 7 KB file.
+            "bomb.pdf",
+            &fixture("bomb-sum.pdf"),
+            "The PDF is too large to check: its compressed parts unpack to more than 4 MiB.",
+        ),
+        (
+            "nested.pdf",
+            &fixture("bomb-nested.pdf"),
+            "The file is damaged or incomplete: it is not a readable PDF document.",
         ),
         ("empty.pdf", b"", "The file is empty."),
         (

@@ -29,9 +29,19 @@ pub enum ReceiptError {
     /// A password-protected PDF.
     #[error("The PDF is encrypted or password-protected; upload an unprotected copy.")]
     Encrypted,
-    /// A PDF with JavaScript or launch actions.
-    #[error("The PDF contains JavaScript or actions that launch programs, which are not allowed.")]
-    ActiveContent,
+    /// A PDF that carries something a viewer would run, send, open or unpack; says what.
+    #[error(
+        "The PDF contains {0}, which a receipt may not carry; upload a copy without it (a scan or a photo of the receipt will do)."
+    )]
+    ActiveContent(&'static str),
+    /// A PDF whose compressed structure unpacks to more than the limit (a decompression bomb).
+    #[error(
+        "The PDF is too large to check: its compressed parts unpack to more than {max_mib} MiB."
+    )]
+    PdfTooLarge { max_mib: u64 },
+    /// A PDF with more objects, or values outside its streams, than the limit.
+    #[error("The PDF is too large to check: it has more than {max} {of}.")]
+    PdfTooComplex { max: usize, of: &'static str },
     /// A PDF without pages.
     #[error("The PDF has no pages.")]
     NoPages,

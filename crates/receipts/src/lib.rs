@@ -7,8 +7,12 @@
 //! - PNGs become a lossless one-page PDF: 8- and 16-bit non-interlaced images without alpha pass
 //!   their compressed data straight through (Flate with PNG predictors); the others are decoded
 //!   (within limits) and Flate-encoded, alpha as a soft mask.
-//! - PDFs must parse, have pages, be unencrypted and carry no JavaScript or launch actions;
-//!   a valid PDF is kept byte for byte.
+//! - PDFs must load within limits (their object and cross-reference streams together unpack
+//!   to at most [`PDF_MAX_STRUCTURE_BYTES`] and no more than `max_decoded_bytes`; at most
+//!   [`PDF_MAX_OBJECTS`] objects and [`PDF_MAX_VALUES`] values outside streams), every object
+//!   must parse, and they must have pages, be unencrypted and carry nothing that runs, sends,
+//!   opens or unpacks (JavaScript, launch, submit-form, remote or web links, embedded files and
+//!   media, XFA). A PDF that fails is refused, never repaired; a valid PDF is kept byte for byte.
 //! - An image's embedded colour profile (ICC: JPEG APP2 segments, PNG `iCCP`) goes into the PDF
 //!   as an `ICCBased` colour space, so wide-gamut photos keep their colours.
 //!
@@ -27,13 +31,18 @@ use std::borrow::Cow;
 
 pub use detect::{SourceKind, detect};
 pub use error::ReceiptError;
+pub use pdf::{
+    MAX_OBJECTS as PDF_MAX_OBJECTS, MAX_STRUCTURE_BYTES as PDF_MAX_STRUCTURE_BYTES,
+    MAX_VALUES as PDF_MAX_VALUES,
+};
 
 /// Limits on what is accepted, against decompression bombs and giant images.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Most pixels (width × height) an image may have.
     pub max_pixels: u64,
-    /// Most bytes a PNG may decode to when it can't be passed through.
+    /// Most bytes a PNG may decode to when it can't be passed through; also caps what a PDF's
+    /// compressed structure may unpack to (never more than [`PDF_MAX_STRUCTURE_BYTES`]).
     pub max_decoded_bytes: u64,
 }
 
@@ -61,7 +70,7 @@ pub struct Receipt<'a> {
 pub fn convert_to_pdf<'a>(upload: &'a [u8], limits: &Limits) -> Result<Receipt<'a>, ReceiptError> {
     match detect(upload)? {
         SourceKind::Pdf => {
-            let pages = pdf::check(upload)?;
+            let pages = pdf::check(upload, limits)?;
             Ok(Receipt {
                 pdf: Cow::Borrowed(upload),
                 source: SourceKind::Pdf,

@@ -528,7 +528,10 @@ fn broken_encrypted_and_scripted_pdfs_are_refused() {
         ReceiptError::Malformed(_)
     ));
     let scripted = javascript_pdf();
-    assert_eq!(refused(&scripted), ReceiptError::ActiveContent);
+    assert_eq!(
+        refused(&scripted),
+        ReceiptError::ActiveContent("JavaScript")
+    );
 }
 
 #[test]
@@ -542,7 +545,10 @@ fn actions_written_inline_are_found_too() {
         .as_dict_mut()
         .unwrap()
         .set("OpenAction", script);
-    assert_eq!(refused(&saved(&mut doc)), ReceiptError::ActiveContent);
+    assert_eq!(
+        refused(&saved(&mut doc)),
+        ReceiptError::ActiveContent("JavaScript")
+    );
 
     // A link annotation that launches a program, inline in the page's /Annots array.
     let mut doc = lopdf::Document::load_mem(&one_page_pdf(None, b"")).unwrap();
@@ -556,7 +562,163 @@ fn actions_written_inline_are_found_too() {
         .as_dict_mut()
         .unwrap()
         .set("Annots", vec![lopdf::Object::Dictionary(launch)]);
-    assert_eq!(refused(&saved(&mut doc)), ReceiptError::ActiveContent);
+    assert_eq!(
+        refused(&saved(&mut doc)),
+        ReceiptError::ActiveContent("an action that opens programs or files")
+    );
+}
+
+/// `one_page_pdf` with `value` set under `key` in the catalog, `object` (if any) added first
+/// and handed to `value` as its id.
+fn with_catalog_entry(key: &str, value: impl FnOnce(lopdf::ObjectId) -> lopdf::Object) -> Vec<u8> {
+    let mut doc = lopdf::Document::load_mem(&one_page_pdf(None, b"")).unwrap();
+    let extra = doc.add_object(lopdf::Object::Name(b"Launch".to_vec()));
+    let catalog = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    doc.get_object_mut(catalog)
+        .unwrap()
+        .as_dict_mut()
+        .unwrap()
+        .set(key, value(extra));
+    saved(&mut doc)
+}
+
+/// A link annotation on the page with `action` as its `/A`.
+fn with_link(action: lopdf::Dictionary) -> Vec<u8> {
+    let mut doc = lopdf::Document::load_mem(&one_page_pdf(None, b"")).unwrap();
+    let page = *doc.get_pages().values().next().unwrap();
+    let rect: Vec<lopdf::Object> = vec![0.into(), 0.into(), 10.into(), 10.into()];
+    let link = lopdf::dictionary! { "Type" => "Annot", "Subtype" => "Link", "Rect" => rect, "A" => action };
+    let link = doc.add_object(link);
+    doc.get_object_mut(page)
+        .unwrap()
+        .as_dict_mut()
+        .unwrap()
+        .set("Annots", vec![link.into()]);
+    saved(&mut doc)
+}
+
+#[test]
+fn pdfs_that_send_open_or_unpack_things_are_refused_saying_what() {
+    use lopdf::{Object, dictionary};
+    let text = |s: &str| Object::string_literal(s);
+    let cases = [
+        (
+            with_link(dictionary! { "S" => "URI", "URI" => text("https://example.com/") }),
+            "a link to a web address",
+        ),
+        (
+            with_link(
+                dictionary! { "S" => "GoToR", "F" => text("other.pdf"), "D" => vec![0.into()] },
+            ),
+            "a link to another document",
+        ),
+        (
+            with_link(dictionary! { "S" => "GoToE", "T" => dictionary! { "R" => "C" } }),
+            "a link to an embedded document",
+        ),
+        (
+            with_catalog_entry("OpenAction", |_| {
+                dictionary! { "S" => "SubmitForm", "F" => text("https://example.com/collect") }
+                    .into()
+            }),
+            "a form that sends data elsewhere",
+        ),
+        (
+            // The action's type is an indirect object: followed.
+            with_catalog_entry("OpenAction", |launch| {
+                dictionary! { "S" => launch, "F" => text("cmd.exe") }.into()
+            }),
+            "an action that opens programs or files",
+        ),
+        (
+            with_catalog_entry("Names", |_| {
+                dictionary! { "EmbeddedFiles" => dictionary! { "Names" => Vec::<Object>::new() } }
+                    .into()
+            }),
+            "embedded files",
+        ),
+        (
+            with_catalog_entry("AcroForm", |_| {
+                dictionary! { "Fields" => Vec::<Object>::new(), "XFA" => text("<xdp/>") }.into()
+            }),
+            "an XFA form",
+        ),
+    ];
+    for (pdf, what) in cases {
+        let error = refused(&pdf);
+        assert_eq!(error, ReceiptError::ActiveContent(what));
+        assert!(error.to_string().contains(what), "{error}");
+    }
+}
+
+#[test]
+fn pdf_decompression_bombs_are_refused_before_they_unpack() {
+    // Made by scripts/make-pdf-bombs.py: 1 GiB in one stream; twelve of 200 MB (each under
+    // lopdf's own limit per stream); a thousand of 64 KiB; five chained filters.
+    for name in [
+        "bomb-single.pdf",
+        "bomb-sum.pdf",
+        "bomb-many.pdf",
+        "bomb-chained.pdf",
+    ] {
+        let error = refused(&fixture(name));
+        assert_eq!(error, ReceiptError::PdfTooLarge { max_mib: 4 }, "{name}");
+        assert!(error.to_string().contains("too large"), "{error}");
+    }
+    // The configured limit applies to PDFs too, when it is the smaller.
+    let limits = Limits {
+        max_decoded_bytes: 64,
+        ..Limits::default()
+    };
+    assert_eq!(
+        convert_to_pdf(&fixture("objstm-ok.pdf"), &limits),
+        Err(ReceiptError::PdfTooLarge { max_mib: 1 })
+    );
+    // Uncompressed, values cost memory too: 10 MB of `0 ` would parse to 600 MB.
+    let flat = [
+        b"%PDF-1.7\n1 0 obj\n[".as_slice(),
+        &b"0 ".repeat(5_000_000),
+        b"]\nendobj\n",
+    ]
+    .concat();
+    assert!(matches!(
+        refused(&flat),
+        ReceiptError::PdfTooComplex { max: 2_000_000, .. }
+    ));
+    // An object nested 100,000 arrays deep does not parse, so the file is refused.
+    assert!(matches!(
+        refused(&fixture("bomb-nested.pdf")),
+        ReceiptError::Malformed(_)
+    ));
+}
+
+#[test]
+fn an_ordinary_pdf_with_object_streams_is_accepted_byte_for_byte() {
+    let source = fixture("objstm-ok.pdf");
+    assert!(
+        source.windows(6).any(|w| w == b"ObjStm"),
+        "made with object streams"
+    );
+    let receipt = convert_to_pdf(&source, &Limits::default()).unwrap();
+    assert_eq!(receipt.pages, 1);
+    assert!(receipt.pdf == source.as_slice());
+}
+
+#[test]
+fn a_pdf_with_an_object_that_does_not_parse_is_refused_not_stored() {
+    let mut doc = lopdf::Document::load_mem(&one_page_pdf(None, b"")).unwrap();
+    doc.add_object(lopdf::Object::string_literal("PLACEHOLDER-PLACEHOLDER"));
+    let pdf = saved(&mut doc);
+    assert!(convert_to_pdf(&pdf, &Limits::default()).is_ok());
+    // The same object rewritten in place, same length, as something no parser reads: an
+    // unterminated dictionary that would hide an action from a parser that skips it.
+    let at = pdf
+        .windows(25)
+        .position(|w| w == b"(PLACEHOLDER-PLACEHOLDER)")
+        .unwrap();
+    let mut broken = pdf.clone();
+    broken[at..at + 25].copy_from_slice(b"<</S/JavaScript/JS(x)[[[[");
+    assert!(matches!(refused(&broken), ReceiptError::Malformed(_)));
 }
 
 #[test]
