@@ -18,8 +18,10 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && cp target/release/crm-api target/release/crm-worker /usr/local/bin/
 
 FROM debian:bookworm-slim
+# postgresql-client: pg_dump and pg_restore for `crm-api backup` / `restore` (15, as the
+# postgres:15 service of docker-compose.yml; they must be the server's major version or newer).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
+    && apt-get install -y --no-install-recommends libpq5 ca-certificates curl postgresql-client \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home /app crm \
     && mkdir -p /app/receipts && chown crm /app/receipts

@@ -2,6 +2,7 @@
 //! description, served by actix-web. The `crm-api` binary wraps it with a CLI.
 
 pub mod auth;
+pub mod backup;
 pub mod cleanup;
 pub mod config;
 pub mod error;

@@ -1,4 +1,5 @@
-//! `crm-api`: serve the API (the default), migrate, create a user, or write the OpenAPI spec.
+//! `crm-api`: serve the API (the default), migrate, create a user, back up and restore, or
+//! write the OpenAPI spec.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -48,6 +49,20 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         variables: Vec<String>,
     },
+    /// Back up the database and every receipt into one zip archive (see the README's Backups).
+    Backup {
+        /// The archive to write, e.g. `crm-2026-01-31.zip`.
+        archive: PathBuf,
+    },
+    /// Restore a backup archive into the database and receipts store of the configuration.
+    /// Refuses a database that holds records, unless --force.
+    Restore {
+        /// The archive `crm-api backup` wrote.
+        archive: PathBuf,
+        /// Replace a database that holds records.
+        #[arg(long)]
+        force: bool,
+    },
     /// Write the OpenAPI description (`-` for standard output).
     Openapi {
         #[arg(long, default_value = "openapi/openapi.json")]
@@ -78,6 +93,8 @@ fn main() -> anyhow::Result<()> {
             content_sid,
             variables,
         } => add_template(&config, &name, &content_sid, &variables),
+        Command::Backup { archive } => backup(&config, &archive),
+        Command::Restore { archive, force } => restore(&config, &archive, force),
         Command::Openapi { .. } => Ok(()),
     }
 }
@@ -104,6 +121,38 @@ fn add_template(
     let mut conn = PgConnection::establish(config.database_url.expose_secret())?;
     crm_db::messages::save_template(&mut conn, name, sid.as_str(), &variables)?;
     eprintln!("WhatsApp template {name:?} ({}) is offered", sid.as_str());
+    Ok(())
+}
+
+fn backup(config: &Config, archive: &std::path::Path) -> anyhow::Result<()> {
+    let manifest = crm_api::backup::create(config, archive)?;
+    let bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
+    let counts = manifest.counts;
+    eprintln!(
+        "backed up {} customers, {} invoices, {} receipts, {} users ({} files, {bytes} bytes) to {}",
+        counts.customers,
+        counts.invoices,
+        counts.receipts,
+        counts.users,
+        manifest.files.len(),
+        archive.display()
+    );
+    Ok(())
+}
+
+fn restore(config: &Config, archive: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    let manifest = crm_api::backup::restore(config, archive, force)?;
+    let counts = manifest.counts;
+    eprintln!(
+        "restored {} customers, {} invoices, {} receipts, {} users from {} (made {} by crm-api {})",
+        counts.customers,
+        counts.invoices,
+        counts.receipts,
+        counts.users,
+        archive.display(),
+        manifest.created_at.to_rfc3339(),
+        manifest.app_version
+    );
     Ok(())
 }
 

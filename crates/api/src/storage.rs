@@ -148,6 +148,20 @@ impl ReceiptStore {
             .is_ok()
     }
 
+    /// Every key in the store, in order (for backups).
+    pub async fn keys(&self) -> Result<Vec<String>, ApiError> {
+        use futures_util::TryStreamExt;
+        let mut keys: Vec<String> = self
+            .store
+            .list(None)
+            .map_ok(|meta| meta.location.to_string())
+            .try_collect()
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("receipt storage: {e}")))?;
+        keys.sort();
+        Ok(keys)
+    }
+
     /// Deletes the PDF under `key`; a missing one is no error.
     pub async fn delete(&self, key: &str) -> Result<(), ApiError> {
         match self.store.delete(&ObjectPath::from(key)).await {

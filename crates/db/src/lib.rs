@@ -6,6 +6,7 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod backup;
 pub mod customers;
 pub mod idempotency;
 pub mod invoices;
