@@ -7,7 +7,7 @@ mod support;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use actix_web::http::StatusCode;
 use actix_web::test::{TestRequest, init_service};
@@ -16,20 +16,13 @@ use crm_db::test_support::TestDatabase;
 use serde_json::{Value, json};
 use support::*;
 
-const BOUNDARY: &str = "----crm-backup-boundary-4kq9";
-
-/// Runs `crm-api` with only these settings.
-fn crm_api(args: &[&str], database_url: &str, storage: &[(&str, String)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_crm-api"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn")
+/// Runs `crm-api` on `database_url` with these receipt storage settings.
+fn run_crm_api(args: &[&str], database_url: &str, storage: &[(&str, String)]) -> Output {
+    crm_api(database_url)
         .envs(storage.iter().map(|(k, v)| (*k, v)))
-        .current_dir(std::env::temp_dir())
-        .args(args);
-    command.output().unwrap()
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stderr(output: &Output) -> String {
@@ -42,28 +35,6 @@ fn local_store(dir: &Path) -> Vec<(&'static str, String)> {
 
 fn as_pairs<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
-fn upload(customer: i64, fields: &[(&str, &str)], name: &str, bytes: &[u8]) -> TestRequest {
-    let mut body = Vec::new();
-    for (field, value) in fields {
-        body.extend_from_slice(
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"receipt\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-    TestRequest::post()
-        .uri(&format!("/api/v1/customers/{customer}/invoices"))
-        .insert_header((
-            "Content-Type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        ))
-        .set_payload(body)
 }
 
 /// What a user would check after a restore: each customer and invoice as the API shows it,
@@ -121,7 +92,10 @@ async fn fill(state: &AppState) -> Filled {
         let created = send(
             &app,
             bearer(
-                upload(customer, &[("amount", amount)], file, &fixture(file)),
+                upload(
+                    customer,
+                    multipart(&[("amount", amount)], Some((file, &fixture(file)))),
+                ),
                 &token,
             ),
         )
@@ -216,7 +190,7 @@ async fn backed_up() -> (TestDatabase, AppState, Filled, PathBuf, PathBuf) {
     let (db, state) = fresh(&as_pairs(&local_store(&source_receipts)));
     let filled = fill(&state).await;
     let archive = scratch_dir("backup-archive").join("crm.zip");
-    let output = crm_api(
+    let output = run_crm_api(
         &["backup", archive.to_str().unwrap()],
         db.url(),
         &local_store(&source_receipts),
@@ -246,7 +220,7 @@ async fn a_backup_restores_every_customer_invoice_and_receipt_into_a_fresh_datab
 
     let target = TestDatabase::new();
     let target_receipts = scratch_dir("backup-target");
-    let output = crm_api(
+    let output = run_crm_api(
         &["restore", archive.to_str().unwrap()],
         target.url(),
         &local_store(&target_receipts),
@@ -297,7 +271,7 @@ async fn a_tampered_archive_is_refused_and_nothing_is_restored() {
 
     let target = TestDatabase::new();
     let target_receipts = scratch_dir("backup-target");
-    let output = crm_api(
+    let output = run_crm_api(
         &["restore", tampered.to_str().unwrap()],
         target.url(),
         &local_store(&target_receipts),
@@ -321,7 +295,7 @@ async fn restoring_over_a_database_that_holds_records_needs_force() {
     let target_receipts = scratch_dir("backup-target");
     let (target, in_use) = fresh(&as_pairs(&local_store(&target_receipts)));
     let other = fill(&in_use).await;
-    let refused = crm_api(
+    let refused = run_crm_api(
         &["restore", archive.to_str().unwrap()],
         target.url(),
         &local_store(&target_receipts),
@@ -334,7 +308,7 @@ async fn restoring_over_a_database_that_holds_records_needs_force() {
         "left as it was"
     );
 
-    let forced = crm_api(
+    let forced = run_crm_api(
         &["restore", "--force", archive.to_str().unwrap()],
         target.url(),
         &local_store(&target_receipts),
@@ -363,7 +337,7 @@ async fn receipts_in_an_s3_bucket_are_backed_up_and_restored_into_another_bucket
     let filled = fill(&source).await;
     let before = look(&source, &filled).await;
     let archive = scratch_dir("backup-archive").join("crm.zip");
-    let output = crm_api(
+    let output = run_crm_api(
         &["backup", archive.to_str().unwrap()],
         source_db.url(),
         &live,
@@ -373,7 +347,7 @@ async fn receipts_in_an_s3_bucket_are_backed_up_and_restored_into_another_bucket
 
     let target = TestDatabase::new();
     let restored_bucket = s3.config("restored");
-    let output = crm_api(
+    let output = run_crm_api(
         &["restore", archive.to_str().unwrap()],
         target.url(),
         &restored_bucket,

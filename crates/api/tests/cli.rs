@@ -4,7 +4,7 @@
 mod support;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use actix_web::http::StatusCode;
 use actix_web::test::{TestRequest, init_service};
@@ -12,17 +12,6 @@ use crm_api::state::AppState;
 use crm_db::test_support::TestDatabase;
 use diesel::prelude::*;
 use support::*;
-
-fn crm_api(database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_crm-api"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn")
-        .current_dir(std::env::temp_dir());
-    command
-}
 
 fn create_user(database_url: &str, args: &[&str], password: &str) -> std::process::Output {
     let mut child = crm_api(database_url)

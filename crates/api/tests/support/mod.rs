@@ -254,3 +254,52 @@ where
 pub fn bearer(request: TestRequest, token: &str) -> TestRequest {
     request.insert_header(("Authorization", format!("Bearer {token}")))
 }
+
+/// The `crm-api` binary with only `PATH`, `DATABASE_URL` and `RUST_LOG=warn` set, run from the
+/// temporary folder (so no `.env` is read).
+pub fn crm_api(database_url: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_crm-api"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .current_dir(std::env::temp_dir());
+    command
+}
+
+/// The boundary of the multipart bodies [`multipart`] makes.
+pub const BOUNDARY: &str = "----crm-test-boundary-7MA4YWxkTrZu0gW";
+
+/// A multipart body with text fields and, optionally, a file in `receipt`.
+pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some((file_name, bytes)) = file {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"receipt\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// A receipt upload (`POST …/invoices`) of a [`multipart`] body.
+pub fn upload(customer: i64, body: Vec<u8>) -> TestRequest {
+    TestRequest::post()
+        .uri(&format!("/api/v1/customers/{customer}/invoices"))
+        .insert_header((
+            "Content-Type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        ))
+        .set_payload(body)
+}
