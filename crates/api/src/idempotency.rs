@@ -132,7 +132,11 @@ pub async fn middleware(
     };
     let status = response.status();
     if !keeps(status) {
-        forget(&state, principal, key).await;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            forget_later(&state, principal, key);
+        } else {
+            forget(&state, principal, key).await;
+        }
         return Ok(response.map_into_boxed_body());
     }
     let (req, response) = response.into_parts();
@@ -314,6 +318,13 @@ fn replay(answer: StoredAnswer) -> HttpResponse {
         response.insert_header((header::LOCATION, location));
     }
     response.body(answer.body)
+}
+
+/// Releases the key in the background, after a 503: PostgreSQL is most likely down, and waiting
+/// for a connection to release the key would keep the caller waiting as long again.
+fn forget_later(state: &AppState, principal: Vec<u8>, key: String) {
+    let state = state.clone();
+    actix_web::rt::spawn(async move { forget(&state, principal, key).await });
 }
 
 /// Releases a claimed key after an answer not worth keeping.

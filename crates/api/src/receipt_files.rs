@@ -105,14 +105,20 @@ pub async fn store(
 }
 
 /// Passes on the outcome of saving a row that claims the file under `stored_key`; when saving
-/// failed, the file is removed at once (its removal was recorded when it was stored).
+/// failed, the file is removed at once (its removal was recorded when it was stored), unless
+/// PostgreSQL is unreachable: removing needs it too, and would keep the caller waiting as long
+/// again only to leave the file to the sweep anyway.
 pub async fn saved_or_removed<T>(
     state: &AppState,
     stored_key: &str,
     saved: Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    if saved.is_err() {
-        cleanup::remove_now(state, stored_key).await;
+    match &saved {
+        Err(ApiError::Unavailable(_)) => {
+            tracing::warn!(key = stored_key, "receipt removal deferred to the sweep");
+        }
+        Err(_) => cleanup::remove_now(state, stored_key).await,
+        Ok(_) => {}
     }
     saved
 }
