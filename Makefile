@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SERVICES = eval "$$(scripts/services.sh)"
 
-.PHONY: help run test test-browser fault-test frontend bench lint fmt openapi migrate schema clean-test-dbs
+.PHONY: help run test test-browser fault-test fault-api frontend bench lint fmt openapi migrate schema clean-test-dbs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ test-browser: ## Build the web app and run the browser tests (screenshots in tes
 
 fault-test: ## Scheduled messages under faults: 1,000 messages while workers are killed, the queue is wiped and PostgreSQL restarts (PROFILE=release for release builds)
 	@$(SERVICES) && scripts/fault-messages.sh
+
+fault-api: ## The API under faults: steady load while PostgreSQL, then Redis, are down 10 s each (stops the shared servers; PRIVATE=1 uses its own; PROFILE=release)
+	@$(SERVICES) && scripts/fault-api.sh $(if $(PRIVATE),--private)
 
 frontend: ## Build the web app into frontend/dist (wasm-bindgen, wasm-opt, Bootstrap from npm)
 	scripts/frontend.sh

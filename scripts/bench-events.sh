@@ -27,11 +27,11 @@ bin=${CRM_BENCH_BIN_DIR:-${CARGO_TARGET_DIR:-target}/release}
 db=crm_bench_events_$$
 database_url=${TEST_DATABASE_URL%/*}/$db
 work=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench-events.XXXXXX")
-pid=''
+api_pid=''
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  [[ -n $pid ]] && { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+  [[ -n $api_pid ]] && { kill -TERM "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true; }
   psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" 2>/dev/null || true
   if ((status == 0)); then rm -rf "$work"; else echo "bench: logs kept in $work" >&2; fi
   exit "$status"
@@ -44,22 +44,12 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 psql "$TEST_DATABASE_URL" -qc "CREATE DATABASE $db"
 export DATABASE_URL=$database_url RUST_LOG=${RUST_LOG:-warn,crm_api::routes::events=debug}
-"$bin/crm-api" migrate >"$work/migrate.log" 2>&1
-password="bench-$RANDOM-$RANDOM-$RANDOM"
-printf '%s\n' "$password" | "$bin/crm-api" create-user --email bench@example.com --name Bench >/dev/null 2>&1
-port=$(free_port)
-url=http://127.0.0.1:$port
-BIND_ADDR=127.0.0.1:$port RECEIPTS_DIR=$work/receipts "$bin/crm-api" serve >"$work/api.log" 2>&1 &
-pid=$!
-wait_until 30 curl -fs -o /dev/null "$url/healthz" || { echo "the API did not start" >&2; exit 1; }
-csrf=$(curl -fs -c "$work/jar" -X POST "$url/api/v1/auth/login" -H 'Content-Type: application/json' \
-  -d "$(jq -n --arg p "$password" '{email: "bench@example.com", password: $p}')" | jq -r .csrf_token)
-token=$(curl -fs -b "$work/jar" -X POST "$url/api/v1/tokens" -H "X-CSRF-Token: $csrf" \
-  -H 'Content-Type: application/json' -d '{"name":"bench"}' | jq -r .token)
+start_api "$bin" "$work" || exit 1
+url=http://127.0.0.1:$api_port
 customer=$(curl -fs -X POST "$url/api/v1/customers" -H "Authorization: Bearer $token" \
   -H 'Content-Type: application/json' -d '{"name":"Bench customer"}' | jq -r .id)
 echo "machine: $(nproc) CPUs; one crm-api from $bin"
-python3 scripts/bench-events.py --url "$url" --token "$token" --pid "$pid" --customer "$customer" --streams "$streams" --rounds "$rounds"
+python3 scripts/bench-events.py --url "$url" --token "$token" --pid "$api_pid" --customer "$customer" --streams "$streams" --rounds "$rounds"
 closed=$(grep -c 'live stream closed' "$work/api.log" || true)
 left=$(sed 's/\x1b\[[0-9;]*m//g' "$work/api.log" | awk '/live stream closed/ { n = $0 } END { sub(/.*open=/, "", n); print n }')
 echo "streams closed by the server after the clients left: $closed; still open: ${left:-?}"

@@ -94,22 +94,7 @@ curl -fs -o /dev/null -X POST "$fake_url/__behaviour" \
 
 psql "$TEST_DATABASE_URL" -qc "CREATE DATABASE $db"
 export DATABASE_URL=$database_url MESSAGE_QUEUE=$queue RUST_LOG=${RUST_LOG:-info}
-"$bin/crm-api" migrate >"$work/migrate.log" 2>&1
-password="fault-test-$RANDOM-$RANDOM"
-printf '%s\n' "$password" |
-  "$bin/crm-api" create-user --email fault@example.com --name 'Fault Test' >"$work/create-user.log" 2>&1
-
-api_port=$(free_port)
-api=http://127.0.0.1:$api_port/api/v1
-BIND_ADDR=127.0.0.1:$api_port RECEIPTS_DIR=$work/receipts "$bin/crm-api" serve >"$work/api.log" 2>&1 &
-api_pid=$!
-wait_until 30 curl -fs -o /dev/null "http://127.0.0.1:$api_port/healthz" || { echo "the API did not start" >&2; exit 1; }
-
-# Sign in as the README's walk-through does, and make a token for the API's share of messages.
-csrf=$(curl -fs -c "$work/jar" -X POST "$api/auth/login" -H 'Content-Type: application/json' \
-  -d "$(jq -n --arg p "$password" '{email: "fault@example.com", password: $p}')" | jq -r .csrf_token)
-token=$(curl -fs -b "$work/jar" -X POST "$api/tokens" -H "X-CSRF-Token: $csrf" \
-  -H 'Content-Type: application/json' -d '{"name":"fault test"}' | jq -r .token)
+start_api "$bin" "$work" || exit 1
 
 # --- the messages ----------------------------------------------------------------------------
 # Message i (0-based) falls due at t0 + i*D/N, to its own customer and number. Every tenth is
@@ -189,17 +174,6 @@ done
 if ((kills < 1)); then faults+=(flush-redis); fi
 if ((kills < 2 && restart_postgres)); then faults+=(restart-postgres); fi
 
-restart_postgres_server() {
-  if [[ -f .data/postgres/postmaster.pid ]]; then # the project-local server of scripts/services.sh
-    local run_as=()
-    [[ $(id -u) == 0 ]] && run_as=(runuser -u postgres --)
-    "${run_as[@]}" "$(ls /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -n 1)" -D .data/postgres -w restart -m fast >/dev/null
-  else
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main restart
-  fi
-  wait_until 60 pg_isready -q -h 127.0.0.1 -p 5432
-}
-
 kills_done=0
 for i in "${!faults[@]}"; do
   at_ms=$((t0_ms + spread * 1000 * (i + 1) / (${#faults[@]} + 1)))
@@ -221,7 +195,7 @@ for i in "${!faults[@]}"; do
       log "fault: Redis data of the queue deleted ($deleted keys)"
       ;;
     restart-postgres)
-      restart_postgres_server
+      postgres_server restart
       log "fault: PostgreSQL restarted"
       ;;
   esac
