@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::test::{TestRequest, init_service};
+use crm_api::error::ApiError;
 use crm_api::state::AppState;
 use support::*;
 
@@ -56,6 +57,32 @@ async fn a_database_that_is_down_gives_503_quickly_not_a_hang() {
     assert_eq!(ready.json["postgres"], "unavailable");
     let health = send(&app, TestRequest::get().uri("/healthz")).await;
     assert_eq!(health.status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn a_receipt_whose_invoice_could_not_be_saved_for_want_of_postgresql_is_left_at_once() {
+    let config = config_for(
+        "postgres://postgres@127.0.0.1:1/nowhere",
+        &[("DATABASE_TIMEOUT_SECS", "3")],
+    );
+    let state = AppState::new(config).unwrap();
+    let key = crm_api::storage::ReceiptStore::new_key();
+    state
+        .receipts
+        .put(&key, b"%PDF-1.4 stored".to_vec())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let saved: Result<(), ApiError> = Err(ApiError::Unavailable("PostgreSQL is down".into()));
+    let outcome = crm_api::receipt_files::saved_or_removed(&state, &key, saved).await;
+    assert!(matches!(outcome, Err(ApiError::Unavailable(_))));
+    // Removing it needs PostgreSQL too: waiting for it again would double the caller's wait.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    assert!(state.receipts.get(&key).await.is_ok(), "left to the sweep");
 }
 
 #[actix_web::test]
