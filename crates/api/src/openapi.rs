@@ -118,7 +118,7 @@ impl Modify for IdempotencyKeys {
                 problem("The Idempotency-Key is malformed, or was used for a different request.")
             });
         }
-        // Every JSON body is read by one extractor, which answers 415 to any other type.
+        // Every JSON body is read by one extractor, which answers 415 to any other type or none.
         for item in openapi.paths.paths.values_mut() {
             for operation in [&mut item.post, &mut item.put, &mut item.patch]
                 .into_iter()
@@ -137,7 +137,7 @@ impl Modify for IdempotencyKeys {
                         .responses
                         .entry("415".to_owned())
                         .or_insert_with(|| {
-                            problem("The body is not JSON (`Content-Type: application/json`).")
+                            problem("The body was sent without `Content-Type: application/json`.")
                         });
                 }
             }
