@@ -58,7 +58,8 @@ impl Modify for SecuritySchemes {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 "crm_session",
-                "Set by sign-in. Unsafe requests also need the X-CSRF-Token header.",
+                "Set by sign-in (named `__Host-crm_session` when served over https). Unsafe \
+                 requests also need the X-CSRF-Token header.",
             ))),
         );
         components.add_security_scheme(
