@@ -122,12 +122,12 @@ pub fn spawn(state: AppState) {
         let mut interval = actix_web::rt::time::interval(PRUNE_EVERY);
         loop {
             interval.tick().await;
-            let window = state.config.login_limit.window;
+            let forget_after = state.config.login_limit.forget_after;
             let result = state
                 .db(move |conn| {
                     let now = Utc::now();
                     let sessions = crm_db::sessions::delete_expired(conn, now)?;
-                    let failures = crm_db::login_failures::prune(conn, now - window)?;
+                    let failures = crm_db::login_attempts::prune(conn, now - forget_after)?;
                     crm_db::idempotency::prune(conn, now - crate::idempotency::KEEP_FOR)?;
                     crm_db::live::delete_before(conn, now - crate::live::KEEP_FOR)?;
                     Ok((sessions, failures))

@@ -29,8 +29,13 @@ pub struct Config {
     pub database_timeout: Duration,
     /// How long a sign-in lasts.
     pub session_ttl: TimeDelta,
-    /// Failed sign-ins allowed per account, and per client address, within the window.
-    pub login_limit: LoginLimit,
+    /// Sign-in back-off per account and per client address.
+    pub login_limit: crm_db::login_attempts::Backoff,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// When set, first-run setup must present it (`SETUP_TOKEN`), so a public server can't be
+    /// claimed by whoever finds it first.
+    pub setup_token: Option<SecretString>,
     /// The built web app to serve at `/`, when it exists.
     pub web_dir: PathBuf,
     /// Where receipts (PDFs) are stored.
@@ -73,17 +78,6 @@ pub struct S3Storage {
     pub access_key_id: Option<String>,
     /// The access key's secret.
     pub secret_access_key: Option<SecretString>,
-}
-
-/// Sign-in rate limits.
-#[derive(Debug, Clone, Copy)]
-pub struct LoginLimit {
-    /// Failures per account within `window` before sign-in is refused.
-    pub per_account: usize,
-    /// Failures per client address within `window` before sign-in is refused.
-    pub per_client: usize,
-    /// The sliding window.
-    pub window: TimeDelta,
 }
 
 /// How logs are written.
@@ -155,13 +149,9 @@ impl Config {
                 i64::try_from(parsed("SESSION_TTL_HOURS", "168")?.max(1))
                     .map_err(|_| ConfigError::new("SESSION_TTL_HOURS", "too large"))?,
             ),
-            login_limit: LoginLimit {
-                per_account: usize::try_from(parsed("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")?)
-                    .unwrap_or(usize::MAX),
-                per_client: usize::try_from(parsed("LOGIN_MAX_FAILURES_PER_CLIENT", "20")?)
-                    .unwrap_or(usize::MAX),
-                window: TimeDelta::minutes(15),
-            },
+            login_limit: login_backoff(&parsed)?,
+            trusted_proxies: trusted_proxies(get("TRUSTED_PROXIES").as_deref())?,
+            setup_token: get("SETUP_TOKEN").map(SecretString::from),
             web_dir: get("WEB_DIR")
                 .unwrap_or_else(|| "frontend/dist".to_owned())
                 .into(),
@@ -194,6 +184,49 @@ impl Config {
             .as_ref()
             .is_some_and(|u| u.scheme() == "https")
     }
+}
+
+/// `LOGIN_MAX_FAILURES_PER_ACCOUNT` and `_PER_CLIENT` free attempts, then a wait of
+/// `LOGIN_BACKOFF_FIRST_SECS` doubling up to `LOGIN_BACKOFF_MAX_SECS`.
+fn login_backoff(
+    parsed: &impl Fn(&'static str, &str) -> Result<u64, ConfigError>,
+) -> Result<crm_db::login_attempts::Backoff, ConfigError> {
+    let count = |name: &'static str, default: &str| -> Result<u32, ConfigError> {
+        Ok(u32::try_from(parsed(name, default)?.max(1)).unwrap_or(u32::MAX))
+    };
+    let seconds = |name: &'static str, default: &str| -> Result<TimeDelta, ConfigError> {
+        i64::try_from(parsed(name, default)?.clamp(1, 86_400))
+            .map(TimeDelta::seconds)
+            .map_err(|_| ConfigError::new(name, "too large"))
+    };
+    let first_delay = seconds("LOGIN_BACKOFF_FIRST_SECS", "1")?;
+    Ok(crm_db::login_attempts::Backoff {
+        free_per_account: count("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")?,
+        free_per_client: count("LOGIN_MAX_FAILURES_PER_CLIENT", "20")?,
+        first_delay,
+        max_delay: seconds("LOGIN_BACKOFF_MAX_SECS", "900")?.max(first_delay),
+        forget_after: TimeDelta::minutes(15),
+    })
+}
+
+/// `TRUSTED_PROXIES`: comma-separated CIDRs (`10.0.0.0/8, ::1/128`); a bare address is one
+/// host.
+fn trusted_proxies(raw: Option<&str>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<ipnet::IpNet>()
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError::new(
+                        "TRUSTED_PROXIES",
+                        format!("{part:?} is not an address or CIDR such as 10.0.0.0/8"),
+                    )
+                })
+        })
+        .collect()
 }
 
 /// `S3_BUCKET` selects S3 (with `S3_ENDPOINT`, `S3_REGION`, `S3_ACCESS_KEY_ID`,
@@ -342,6 +375,22 @@ mod tests {
             message(&[("S3_BUCKET", "b"), ("S3_ENDPOINT", "ftp://files")])
                 .is_some_and(|m| m.starts_with("S3_ENDPOINT:"))
         );
+    }
+
+    #[test]
+    fn login_backoff_and_trusted_proxies_have_defaults_and_are_checked() {
+        let defaults = config(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(defaults.login_limit.first_delay, TimeDelta::seconds(1));
+        assert_eq!(defaults.login_limit.max_delay, TimeDelta::seconds(900));
+        assert!(defaults.trusted_proxies.is_empty());
+        assert!(defaults.setup_token.is_none());
+        let proxies = config(&[("TRUSTED_PROXIES", "10.0.0.0/8, ::1, 2001:db8::/32")])
+            .map(|c| c.trusted_proxies.len());
+        assert!(matches!(proxies, Ok(3)), "{proxies:?}");
+        let error = config(&[("TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")])
+            .err()
+            .map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.starts_with("TRUSTED_PROXIES:")));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crm_domain::{FieldErrors, REQUIRED};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use crate::error::ApiError;
@@ -16,7 +17,8 @@ pub const MAX_JSON_BYTES: usize = 256 * 1024;
 
 /// A JSON body, deserialized with field-level errors:
 /// malformed JSON is a 400 saying where; a wrong type, a missing or an unknown field is a 422
-/// naming the field; a body over 256 KiB is a 413; another content type is a 415.
+/// naming the field; a body over 256 KiB is a 413; a body sent without
+/// `Content-Type: application/json` (another type, or none) is a 415.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -36,7 +38,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             });
         let mut payload = payload.take();
         Box::pin(async move {
-            if content_type_ok == Some(false) {
+            if content_type_ok != Some(true) {
                 return Err(ApiError::UnsupportedMediaType(
                     "Send the body as JSON with 'Content-Type: application/json'.".into(),
                 ));
@@ -146,10 +148,52 @@ where
     serde::Deserialize::deserialize(deserializer).map(Some)
 }
 
-/// The client's address, for rate limiting: the TCP peer (proxies' headers can be forged).
-pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
+/// The client's address, for rate limiting: the TCP peer, unless the peer is one of the
+/// `trusted` reverse proxies; then the right-most address in `X-Forwarded-For` that is not
+/// itself a trusted proxy (hops further left can be forged by the client). `None` when the
+/// peer is unknown.
+pub fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
+    let peer = req.peer_addr().map(|addr| canonical(addr.ip()))?;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let hops = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        let Some(ip) = parse_hop(hop) else {
+            // Garbage where an address should be: trust nothing further left.
+            return Some(client);
+        };
+        client = ip;
+        if !is_trusted(&client) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// One `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5678`,
+/// `[2001:db8::1]:443`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .map(canonical)
+}
+
+/// IPv4 addresses written as IPv6 (`::ffff:1.2.3.4`) as the IPv4 addresses they are.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    }
 }
 
 /// Room a multipart upload needs beyond its file: the other fields and the boundaries.

@@ -19,7 +19,7 @@ use crm_domain::FieldErrors;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::auth::cookies::{CSRF_HEADER, SESSION_COOKIE};
+use crate::auth::cookies::{self, CSRF_HEADER};
 use crate::error::ApiError;
 use crate::extract::{MULTIPART_OVERHEAD, declares_more_than};
 use crate::state::AppState;
@@ -187,7 +187,7 @@ fn principal(req: &ServiceRequest) -> Option<Vec<u8>> {
         hasher.update(b"bearer\0");
         hasher.update(authorization.as_bytes());
     } else {
-        let session = req.cookie(SESSION_COOKIE)?;
+        let session = cookies::session_of(req.request())?;
         hasher.update(b"session\0");
         hasher.update(session.value().as_bytes());
         hasher.update(b"\0");

@@ -48,6 +48,7 @@ pub fn app(
     >,
 > {
     let web_app = routes::web_app::configure(&state.config.web_dir);
+    let https = state.config.is_https();
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
@@ -59,17 +60,24 @@ pub fn app(
         .into_app()
         .configure(web_app)
         .default_service(web::to(not_found))
-        .wrap(security_headers())
+        .wrap(security_headers(https))
         .wrap(TracingLogger::default())
 }
 
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// Headers on every response; over https (an `https` `PUBLIC_URL`) also HSTS, so browsers
+/// never try plain http again.
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "same-origin"))
         .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
-        .add(("Cache-Control", "no-store"))
+        .add(("Cache-Control", "no-store"));
+    if https {
+        headers.add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        headers
+    }
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

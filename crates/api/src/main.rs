@@ -285,6 +285,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind_addr;
     let state = AppState::new(config).context("cannot prepare the receipt store (RECEIPTS_DIR)")?;
     crm_api::cleanup::spawn(state.clone());
+    crm_api::auth::password::warm_up();
     crm_api::live::start(&state);
     let server_state = state.clone();
     let live = std::sync::Arc::clone(&state.live);

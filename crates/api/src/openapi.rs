@@ -58,7 +58,8 @@ impl Modify for SecuritySchemes {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 "crm_session",
-                "Set by sign-in. Unsafe requests also need the X-CSRF-Token header.",
+                "Set by sign-in (named `__Host-crm_session` when served over https). Unsafe \
+                 requests also need the X-CSRF-Token header.",
             ))),
         );
         components.add_security_scheme(
@@ -118,7 +119,7 @@ impl Modify for IdempotencyKeys {
                 problem("The Idempotency-Key is malformed, or was used for a different request.")
             });
         }
-        // Every JSON body is read by one extractor, which answers 415 to any other type.
+        // Every JSON body is read by one extractor, which answers 415 to any other type or none.
         for item in openapi.paths.paths.values_mut() {
             for operation in [&mut item.post, &mut item.put, &mut item.patch]
                 .into_iter()
@@ -137,7 +138,7 @@ impl Modify for IdempotencyKeys {
                         .responses
                         .entry("415".to_owned())
                         .or_insert_with(|| {
-                            problem("The body is not JSON (`Content-Type: application/json`).")
+                            problem("The body was sent without `Content-Type: application/json`.")
                         });
                 }
             }

@@ -1,6 +1,7 @@
 //! Shared application state and the bridge from async handlers to blocking diesel calls.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use crm_db::PgPool;
 use diesel::PgConnection;
@@ -25,6 +26,9 @@ pub struct AppState {
     pub conversions: Arc<tokio::sync::Semaphore>,
     /// Live events of this process (see [`crate::live::start`]).
     pub live: Arc<LiveHub>,
+    /// Password verifications (Argon2) this process has run for sign-ins and current-password
+    /// checks: what the back-off limits, and what tests count.
+    pub password_checks: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -61,6 +65,7 @@ impl AppState {
             receipts,
             conversions: Arc::new(tokio::sync::Semaphore::new(parallel)),
             live: Arc::new(LiveHub::default()),
+            password_checks: Arc::new(AtomicU64::new(0)),
         })
     }
 

@@ -150,12 +150,14 @@ async fn read(
     Ok(form)
 }
 
-/// The uploaded name without folders or control characters, for display only.
+/// The uploaded name without folders, control characters, or invisible and bidi formatting
+/// characters (which can make `invoice\u{202E}fdp.exe` show as `invoiceexe.pdf`), for display
+/// only.
 fn safe_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let clean: String = base
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_invisible_format(*c))
         .take(MAX_FILE_NAME_CHARS)
         .collect();
     if clean.trim().is_empty() {
@@ -163,6 +165,35 @@ fn safe_file_name(name: &str) -> String {
     } else {
         clean
     }
+}
+
+/// Unicode's format characters (general category Cf: bidi controls, zero-width characters,
+/// the byte-order mark, tag characters...) and the line and paragraph separators.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 /// The multipart form of a new invoice.
@@ -216,5 +247,16 @@ mod tests {
         assert_eq!(safe_file_name("C:\\Users\\ada\\IMG_1.jpg"), "IMG_1.jpg");
         assert_eq!(safe_file_name("../../etc/pass\u{0}wd"), "passwd");
         assert_eq!(safe_file_name("  "), "receipt");
+    }
+
+    #[test]
+    fn file_names_lose_bidi_and_invisible_characters() {
+        assert_eq!(safe_file_name("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(
+            safe_file_name("\u{FEFF}re\u{200B}ceipt\u{2066}\u{2069}\u{200F}.pdf"),
+            "receipt.pdf"
+        );
+        assert_eq!(safe_file_name("\u{200B}\u{202E}"), "receipt");
+        assert_eq!(safe_file_name("Quittung März.pdf"), "Quittung März.pdf");
     }
 }

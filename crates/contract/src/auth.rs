@@ -83,6 +83,9 @@ pub struct PasswordChange {
 pub struct SetupStatus {
     /// `true` while no user exists.
     pub needed: bool,
+    /// `true` when the server was started with `SETUP_TOKEN`: setup must present it.
+    #[serde(default)]
+    pub token_required: bool,
 }
 
 /// The first admin.
@@ -98,4 +101,7 @@ pub struct SetupRequest {
     /// At least 10 characters.
     #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
     pub password: String,
+    /// The server's `SETUP_TOKEN`, when it has one (or send it as `X-Setup-Token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_token: Option<String>,
 }

@@ -11,7 +11,7 @@ pub mod customers;
 pub mod idempotency;
 pub mod invoices;
 pub mod live;
-pub mod login_failures;
+pub mod login_attempts;
 pub mod messages;
 pub mod reminders;
 pub mod schema;

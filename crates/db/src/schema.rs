@@ -90,11 +90,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_failures (id) {
-        id -> Int8,
-        email -> Text,
-        client_ip -> Text,
-        failed_at -> Timestamptz,
+    login_attempts (scope, key) {
+        scope -> Text,
+        key -> Text,
+        failures -> Int4,
+        blocked_until -> Timestamptz,
     }
 }
 
@@ -214,7 +214,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     invoices,
     live_events,
-    login_failures,
+    login_attempts,
     message_templates,
     messages,
     reminders,

@@ -17,6 +17,30 @@ pub enum PasswordError {
         /// The maximum.
         max: usize,
     },
+    /// On the list of the most common passwords (checked by the server only).
+    #[error("This password is too common; choose one that is harder to guess.")]
+    TooCommon,
+}
+
+/// The 10,000 most common passwords, lower-cased (`data/common-passwords.txt`, which says
+/// where the list comes from). Only the server carries it: the browser build stays small, and
+/// the server's answer shows the same message under the field.
+#[cfg(feature = "server")]
+const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
+
+/// Whether `input` is on the common-password list, ignoring case.
+#[cfg(feature = "server")]
+fn is_common(input: &str) -> bool {
+    let lowered = input.to_lowercase();
+    COMMON_PASSWORDS
+        .lines()
+        .filter(|line| !line.starts_with("# "))
+        .any(|line| line == lowered)
+}
+
+#[cfg(not(feature = "server"))]
+fn is_common(_input: &str) -> bool {
+    false
 }
 
 /// A new password, as typed (never trimmed). Its `Debug` hides it.
@@ -29,7 +53,8 @@ impl Password {
     /// The longest accepted password, in characters.
     pub const MAX_CHARS: usize = 256;
 
-    /// Checks a new password's length.
+    /// Checks a new password's length and, on the server, that it is not one of the 10,000
+    /// most common ones (OWASP ASVS 6.2.4).
     pub fn parse(input: &str) -> Result<Self, PasswordError> {
         let chars = input.chars().count();
         if chars < Self::MIN_CHARS {
@@ -41,6 +66,9 @@ impl Password {
             return Err(PasswordError::TooLong {
                 max: Self::MAX_CHARS,
             });
+        }
+        if is_common(input) {
+            return Err(PasswordError::TooCommon);
         }
         Ok(Self(input.to_owned()))
     }
@@ -110,6 +138,26 @@ mod tests {
         assert_eq!(
             Password::parse(&"x".repeat(257)),
             Err(PasswordError::TooLong { max: 256 })
+        );
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        for common in ["1234567890", "qwertyuiop", "UNBELIEVABLE", "Basketball"] {
+            assert_eq!(
+                Password::parse(common),
+                Err(PasswordError::TooCommon),
+                "{common}"
+            );
+        }
+        assert!(Password::parse("basketball tuesday").is_ok());
+        assert!(
+            COMMON_PASSWORDS
+                .lines()
+                .filter(|l| !l.starts_with("# "))
+                .count()
+                >= 9_990
         );
     }
 

@@ -20,7 +20,8 @@ pub fn on_unauthorized(handler: impl Fn() + 'static) {
     ON_UNAUTHORIZED.with(|slot| *slot.borrow_mut() = Some(Box::new(handler)));
 }
 
-/// The CSRF token from the readable `crm_csrf` cookie.
+/// The CSRF token from the readable `crm_csrf` cookie (`__Host-crm_csrf` when served over
+/// https).
 fn csrf_token() -> Option<String> {
     let document = web_sys::window()?.document()?;
     let cookies = document
@@ -31,7 +32,7 @@ fn csrf_token() -> Option<String> {
     cookies
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == "crm_csrf")
+        .find(|(name, _)| matches!(*name, "crm_csrf" | "__Host-crm_csrf"))
         .map(|(_, value)| value.to_owned())
 }
 

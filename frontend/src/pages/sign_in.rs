@@ -17,7 +17,9 @@ pub fn SignIn() -> impl IntoView {
             <h1 class="h3 mb-4 text-center">"Customer Manager"</h1>
             <Suspense fallback=|| view! { <p role="status">"Loading…"</p> }>
                 {move || setup.get().map(|status| match status {
-                    Ok(SetupStatus { needed: true }) => view! { <SetupForm/> }.into_any(),
+                    Ok(SetupStatus { needed: true, token_required }) => {
+                        view! { <SetupForm token_required/> }.into_any()
+                    }
                     Ok(_) => view! { <LoginForm/> }.into_any(),
                     Err(error) => view! {
                         <div class="alert alert-danger" role="alert">{error.message()}</div>
@@ -120,10 +122,12 @@ fn LoginForm() -> impl IntoView {
     }
 }
 
+/// The first admin's form; with `token_required`, it asks for the server's `SETUP_TOKEN` too.
 #[component]
-fn SetupForm() -> impl IntoView {
+fn SetupForm(token_required: bool) -> impl IntoView {
     let session = use_session();
     let toasts = use_toasts();
+    let setup_token = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -135,6 +139,7 @@ fn SetupForm() -> impl IntoView {
             name: name.get_untracked(),
             email: email.get_untracked(),
             password: password.get_untracked(),
+            setup_token: token_required.then(|| setup_token.get_untracked().trim().to_owned()),
         };
         let form = SignInForm {
             id: "setup-form",
@@ -151,6 +156,9 @@ fn SetupForm() -> impl IntoView {
         ev.prevent_default();
         alert.set(None);
         let mut found = FieldErrors::new();
+        if token_required && setup_token.get_untracked().trim().is_empty() {
+            found.add("setup_token", REQUIRED);
+        }
         found.check("name", UserName::parse(&name.get_untracked()));
         found.check("email", EmailAddress::parse(&email.get_untracked()));
         found.check("password", Password::parse(&password.get_untracked()));
@@ -168,6 +176,11 @@ fn SetupForm() -> impl IntoView {
             <h2 class="h5">"Create the first admin"</h2>
             <p class="text-muted small">"No account exists yet. The first one manages the others."</p>
             <FormAlert message=alert/>
+            {token_required.then(|| view! {
+                <TextField label="Setup token" name="setup_token" value=setup_token errors=errors
+                    input_type="password" autocomplete="off"
+                    help="The SETUP_TOKEN this server was started with." required=true/>
+            })}
             <TextField label="Your name" name="name" value=name errors=errors autocomplete="name" required=true/>
             <TextField label="Email" name="email" value=email errors=errors input_type="email" autocomplete="username" required=true/>
             <TextField label="Password" name="password" value=password errors=errors input_type="password"

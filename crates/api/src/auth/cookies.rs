@@ -1,42 +1,70 @@
-//! The session and CSRF cookies.
+//! The session and CSRF cookies. Served over https (an `https` `PUBLIC_URL`), their names
+//! carry the `__Host-` prefix: the browser then keeps them only if they are `Secure`, for
+//! `Path=/` and without `Domain`, so a neighbouring subdomain can't plant or shadow them.
 
-use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::{HttpRequest, web};
 use chrono::TimeDelta;
+
+use crate::state::AppState;
 
 /// The session cookie: HttpOnly, so page scripts can't read it.
 pub const SESSION_COOKIE: &str = "crm_session";
 /// The CSRF cookie: readable, so the web app can echo it in `X-CSRF-Token`.
 pub const CSRF_COOKIE: &str = "crm_csrf";
+/// The session cookie's name over https.
+pub const HOST_SESSION_COOKIE: &str = "__Host-crm_session";
+/// The CSRF cookie's name over https.
+pub const HOST_CSRF_COOKIE: &str = "__Host-crm_csrf";
 /// The header unsafe cookie-authenticated requests must carry.
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 
-/// Both cookies for a new session.
+/// The names of the session and CSRF cookies: `__Host-` ones when served over https.
+pub fn names(https: bool) -> [&'static str; 2] {
+    if https {
+        [HOST_SESSION_COOKIE, HOST_CSRF_COOKIE]
+    } else {
+        [SESSION_COOKIE, CSRF_COOKIE]
+    }
+}
+
+/// The request's session cookie, under the name this deployment uses.
+pub fn session_of(req: &HttpRequest) -> Option<Cookie<'static>> {
+    let https = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.config.is_https());
+    req.cookie(names(https)[0])
+}
+
+/// Both cookies for a new session; `https` as [`names`] takes it.
 pub fn for_session(
     session: &str,
     csrf: &str,
     ttl: TimeDelta,
     secure: bool,
+    https: bool,
 ) -> [Cookie<'static>; 2] {
     let max_age = time::Duration::seconds(ttl.num_seconds());
+    let [session_name, csrf_name] = names(https);
     [
-        build(SESSION_COOKIE, session.to_owned(), true, secure, max_age),
-        build(CSRF_COOKIE, csrf.to_owned(), false, secure, max_age),
+        build(session_name, session.to_owned(), true, secure, max_age),
+        build(csrf_name, csrf.to_owned(), false, secure, max_age),
     ]
 }
 
 /// Cookies that make the browser forget both.
-pub fn cleared(secure: bool) -> [Cookie<'static>; 2] {
+pub fn cleared(secure: bool, https: bool) -> [Cookie<'static>; 2] {
+    let [session_name, csrf_name] = names(https);
     [
         build(
-            SESSION_COOKIE,
+            session_name,
             String::new(),
             true,
             secure,
             time::Duration::ZERO,
         ),
         build(
-            CSRF_COOKIE,
+            csrf_name,
             String::new(),
             false,
             secure,

@@ -10,7 +10,7 @@ use chrono::Utc;
 use crm_db::users::User;
 use crm_domain::{ApiTokenId, Role, UserId};
 
-use super::cookies::{CSRF_HEADER, SESSION_COOKIE};
+use super::cookies::{self, CSRF_HEADER};
 use super::secrets;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -112,8 +112,7 @@ impl Credentials {
                 .ok_or(ApiError::Unauthorized)?;
             return Ok(Self::Bearer(token.to_owned()));
         }
-        let secret = req
-            .cookie(SESSION_COOKIE)
+        let secret = cookies::session_of(req)
             .map(|c| c.value().to_owned())
             .filter(|v| !v.is_empty())
             .ok_or(ApiError::Unauthorized)?;

@@ -36,32 +36,29 @@ pub fn verify(password: &str, stored: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Spends the time of one verification when there is no account, so response times don't
-/// reveal which email addresses have accounts.
-pub fn verify_against_nothing(password: &str) {
-    static DUMMY: LazyLock<String> = LazyLock::new(|| {
-        Password::parse("dummy password for timing")
-            .ok()
-            .and_then(|p| hash(&p).ok())
-            .unwrap_or_default()
-    });
-    let _ = verify(password, &DUMMY);
+/// A hash of nothing anyone knows, made once with the same parameters as real ones, so that a
+/// sign-in for an unknown or disabled account takes as long as a wrong password.
+static DUMMY: LazyLock<String> = LazyLock::new(|| {
+    let random = super::secrets::generate();
+    Password::parse(&random)
+        .ok()
+        .and_then(|p| hash(&p).ok())
+        .unwrap_or_default()
+});
+
+/// Makes the dummy hash now (at start-up), not during the first sign-in it would slow down.
+pub fn warm_up() {
+    LazyLock::force(&DUMMY);
 }
 
-/// The user `password` signs in as: an enabled account whose hash it matches. Takes the time of
-/// one verification whether or not the account exists.
-pub fn verify_user(
-    user: Option<crm_db::users::User>,
-    password: &str,
-) -> Option<crm_db::users::User> {
-    match user {
-        Some(user) if user.disabled_at.is_none() && verify(password, &user.password_hash) => {
-            Some(user)
-        }
-        Some(_) => None,
+/// Whether `password` matches `stored`; with no stored hash (no such account, or one that may
+/// not sign in) it spends the same time on the dummy hash and answers `false`.
+pub fn verify_or_dummy(password: &str, stored: Option<&str>) -> bool {
+    match stored {
+        Some(stored) => verify(password, stored),
         None => {
-            verify_against_nothing(password);
-            None
+            let _ = verify(password, &DUMMY);
+            false
         }
     }
 }
@@ -78,5 +75,12 @@ mod tests {
         assert!(verify("correct horse battery", &stored));
         assert!(!verify("correct horse battery!", &stored));
         assert!(!verify("anything", "not a hash"));
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_real_one_that_nothing_matches() {
+        assert!(DUMMY.starts_with("$argon2id$"));
+        assert!(!verify_or_dummy("", None));
+        assert!(!verify_or_dummy("correct horse battery", None));
     }
 }

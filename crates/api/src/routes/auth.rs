@@ -9,7 +9,7 @@ use crm_domain::{FieldErrors, REQUIRED, TimeZone};
 use crate::auth::{AuthMethod, CurrentUser, cookies, login_limit, password, secrets};
 use crate::error::ApiError;
 use crate::error::responses::{NotSignedIn, Unavailable, Write};
-use crate::extract::{JsonBody, client_ip};
+use crate::extract::JsonBody;
 use crate::state::AppState;
 
 /// A user as the API shows one.
@@ -38,8 +38,9 @@ fn current_user_response(user: &CurrentUser) -> UserResponse {
 
 /// Signs in with email and password; sets the session and CSRF cookies.
 ///
-/// After too many failures for one account or from one client, answers 429 with
-/// `Retry-After` until the oldest failure leaves the 15-minute window.
+/// After the free attempts for one account or from one client, each further attempt must wait
+/// a delay that doubles (1 s, 2 s, 4 s… up to 15 min by default); meanwhile the answer is 429
+/// with `Retry-After`, even for the right password, which is accepted once the delay is over.
 #[utoipa::path(
     tag = "auth",
     operation_id = "login",
@@ -49,7 +50,7 @@ fn current_user_response(user: &CurrentUser) -> UserResponse {
         (status = 400, response = crate::error::responses::Malformed),
         (status = 401, description = "Wrong email or password", body = crm_contract::Problem, content_type = "application/problem+json"),
         (status = 422, response = crate::error::responses::InvalidInput),
-        (status = 429, description = "Too many failed attempts", body = crm_contract::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts: wait `Retry-After` seconds", body = crm_contract::Problem, content_type = "application/problem+json"),
         (status = 503, response = Unavailable),
     )
 )]
@@ -74,24 +75,7 @@ pub async fn login(
     }
     errors.into_result(|| ())?;
 
-    let ip = client_ip(&req);
-    let limit = state.config.login_limit;
-    let (check_email, check_ip) = (email.clone(), ip.clone());
-    let user = state
-        .db(move |conn| {
-            login_limit::check(conn, limit, &check_email, &check_ip, Utc::now())?;
-            Ok(crm_db::users::find_by_email(conn, &check_email)?)
-        })
-        .await?;
-    let password_text = body.password;
-    let verified = web::block(move || password::verify_user(user, &password_text))
-        .await
-        .map_err(ApiError::internal)?;
-    let Some(user) = verified else {
-        login_limit::record_failure(&state, email, ip).await?;
-        return Err(ApiError::BadCredentials);
-    };
-    login_limit::clear(&state, email).await?;
+    let user = login_limit::sign_in(&state, &req, &email, body.password).await?;
     start_session(&req, &state, &user, HttpResponse::Ok()).await
 }
 
@@ -126,8 +110,9 @@ pub async fn start_session(
             Ok(())
         })
         .await?;
-    let secure = cookies::must_be_secure(req, state.config.is_https());
-    for cookie in cookies::for_session(&session_secret, &csrf_token, ttl, secure) {
+    let https = state.config.is_https();
+    let secure = cookies::must_be_secure(req, https);
+    for cookie in cookies::for_session(&session_secret, &csrf_token, ttl, secure, https) {
         response.cookie(cookie);
     }
     Ok(response.json(SignedIn {
@@ -156,9 +141,10 @@ pub async fn logout(
             .db(move |conn| Ok(crm_db::sessions::delete_by_token_hash(conn, &token_hash)?))
             .await?;
     }
-    let secure = cookies::must_be_secure(&req, state.config.is_https());
+    let https = state.config.is_https();
+    let secure = cookies::must_be_secure(&req, https);
     let mut response = HttpResponse::NoContent();
-    for cookie in cookies::cleared(secure) {
+    for cookie in cookies::cleared(secure, https) {
         response.cookie(cookie);
     }
     Ok(response.finish())
@@ -171,12 +157,14 @@ pub async fn logout(
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; other sessions ended"),
+        (status = 429, description = "Too many wrong current passwords: wait `Retry-After` seconds", body = crm_contract::Problem, content_type = "application/problem+json"),
         Write,
     ),
     security(("session" = []), ("bearer" = []))
 )]
 #[post("/auth/password")]
 pub async fn change_password(
+    req: HttpRequest,
     state: web::Data<AppState>,
     user: CurrentUser,
     JsonBody(body): JsonBody<PasswordChange>,
@@ -186,9 +174,10 @@ pub async fn change_password(
         "new_password",
         crm_domain::Password::parse(&body.new_password),
     );
-    let id = user.id;
-    if !is_current_password(&state, &user, body.current_password).await? {
-        errors.add("current_password", "This is not your current password.");
+    match login_limit::check_current_password(&state, &req, &user, &body.current_password).await {
+        Ok(()) => {}
+        Err(ApiError::Invalid(wrong)) => errors.merge(wrong),
+        Err(other) => return Err(other),
     }
     let (Some(new), true) = (new, errors.is_empty()) else {
         return Err(errors.into());
@@ -198,6 +187,7 @@ pub async fn change_password(
         AuthMethod::Session { token_hash } => Some(token_hash),
         AuthMethod::Token { .. } => None,
     };
+    let id = user.id;
     state
         .db(move |conn| {
             Ok(crm_db::users::change_own_password(
@@ -210,21 +200,6 @@ pub async fn change_password(
         .await?;
     tracing::info!(user_id = id.get(), "password changed");
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Whether `password` is the signed-in user's own (checked off the async workers).
-async fn is_current_password(
-    state: &AppState,
-    user: &CurrentUser,
-    password: String,
-) -> Result<bool, ApiError> {
-    let id = user.id;
-    let stored = state
-        .db(move |conn| Ok(crm_db::users::find(conn, id)?.password_hash))
-        .await?;
-    web::block(move || password::verify(&password, &stored))
-        .await
-        .map_err(ApiError::internal)
 }
 
 /// The signed-in user.

@@ -159,9 +159,11 @@ where
     }
 }
 
-/// A signed-in browser: its session cookie and CSRF token.
+/// A signed-in browser: its session cookie (and that cookie's name: `crm_session`, or
+/// `__Host-crm_session` when the app is served over https) and CSRF token.
 #[derive(Debug, Clone)]
 pub struct Session {
+    pub cookie_name: String,
     pub cookie: String,
     pub csrf: String,
 }
@@ -171,7 +173,7 @@ impl Session {
     pub fn apply(&self, request: TestRequest) -> TestRequest {
         request
             .cookie(actix_web::cookie::Cookie::new(
-                "crm_session",
+                self.cookie_name.clone(),
                 self.cookie.clone(),
             ))
             .insert_header(("X-CSRF-Token", self.csrf.clone()))
@@ -180,7 +182,7 @@ impl Session {
     /// Adds only the session cookie, as a cross-site form post would.
     pub fn cookie_only(&self, request: TestRequest) -> TestRequest {
         request.cookie(actix_web::cookie::Cookie::new(
-            "crm_session",
+            self.cookie_name.clone(),
             self.cookie.clone(),
         ))
     }
@@ -193,21 +195,23 @@ pub fn login(email: &str, password: &str) -> TestRequest {
         .set_json(json!({"email": email, "password": password}))
 }
 
-/// Reads the session from a sign-in answer's cookies.
+/// Reads the session from a sign-in answer's cookies (with or without the `__Host-` prefix).
 pub fn session_of(answer: &Answer) -> Session {
-    let cookie_value = |name: &str| {
+    let find = |name: &str| {
         answer
             .headers
             .get_all("set-cookie")
             .filter_map(|v| v.to_str().ok())
             .filter_map(|v| actix_web::cookie::Cookie::parse(v.to_owned()).ok())
-            .find(|c| c.name() == name)
-            .map(|c| c.value().to_owned())
+            .find(|c| c.name().strip_prefix("__Host-").unwrap_or(c.name()) == name)
+            .map(|c| (c.name().to_owned(), c.value().to_owned()))
             .unwrap_or_else(|| panic!("no {name} cookie in {:?}", answer.headers))
     };
+    let (cookie_name, cookie) = find("crm_session");
     Session {
-        cookie: cookie_value("crm_session"),
-        csrf: cookie_value("crm_csrf"),
+        cookie_name,
+        cookie,
+        csrf: find("crm_csrf").1,
     }
 }
 
