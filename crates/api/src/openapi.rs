@@ -94,13 +94,15 @@ impl Modify for IdempotencyKeys {
                     "Makes retries safe: a request sent again with the same key (within a day, \
                      with the same credential) gets the first answer again, marked \
                      `Idempotent-Replayed: true`, instead of being carried out twice. The same \
-                     key with a different request is a 422.",
+                     key with a different request is a 422. Visible ASCII characters only, such \
+                     as a UUID.",
                 ))
                 .schema(Some(Schema::Object(
                     ObjectBuilder::new()
                         .schema_type(Type::String)
                         .min_length(Some(1))
                         .max_length(Some(255))
+                        .pattern(Some("^[!-~]+$"))
                         .build(),
                 )))
                 .example(Some(serde_json::json!(
