@@ -12,7 +12,7 @@
 # database (crm_schemathesis_<pid>, dropped at the end) and message queue. schemathesis comes
 # from PyPI, pinned below, into a virtual environment under
 # ${CRM_TOOLS_DIR:-~/.cache/customer-manager}/schemathesis-venv (made again when the pin
-# changes). Needs python3 (3.9 or newer) with venv, psql, curl and jq.
+# changes). Needs python3 (3.11 or newer) with venv, psql, curl, jq and redis-cli.
 #
 # Two passes, so that the run cannot lock itself out: the first covers every operation except
 # those that could end the run's own credential (sign-out, own password change, revoking a
@@ -92,7 +92,7 @@ trap 'exit 130' INT TERM
 
 psql "$TEST_DATABASE_URL" -qc "CREATE DATABASE $db"
 export DATABASE_URL=$database_url MESSAGE_QUEUE=$queue RUST_LOG=${RUST_LOG:-info,crm_api=warn}
-"$bin" migrate >"$work/migrate.log" 2>&1
+"$bin" migrate >"$work/migrate.log" 2>&1 || { head -n 1 "$work/migrate.log" >&2; exit 1; }
 port=$(free_port)
 api=http://127.0.0.1:$port
 BIND_ADDR=127.0.0.1:$port RECEIPTS_DIR=$work/receipts "$bin" serve >"$work/api.log" 2>&1 &
@@ -172,9 +172,10 @@ start=$SECONDS
 failed=0 total=0
 for pass in main destructive; do
   if [[ $pass == main ]]; then run main "${excluded[@]}" || failed=1; else run destructive "${included[@]}" || failed=1; fi
-  cases=$(grep -Eo '[0-9]+ generated' "$work/$pass.log" | tail -n 1 | cut -d' ' -f1)
-  failures=$(grep -Eo '[0-9]+ failed' "$work/$pass.log" | tail -n 1 | cut -d' ' -f1)
-  log "$pass pass: ${cases:-?} test cases, ${failures:-0} failed ($(grep -Eo 'in [0-9.]+s' "$work/$pass.log" | tail -n 1))"
+  cases=$(grep -Eo '[0-9]+ generated' "$work/$pass.log" | tail -n 1 | cut -d' ' -f1 || true)
+  failures=$(grep -Eo '[0-9]+ failed' "$work/$pass.log" | tail -n 1 | cut -d' ' -f1 || true)
+  took=$(grep -Eo 'in [0-9.]+s =' "$work/$pass.log" | tail -n 1 | tr -d ' =' || true)
+  log "$pass pass: ${cases:-?} test cases, ${failures:-0} failed (${took#in})"
   total=$((total + ${cases:-0}))
 done
 elapsed=$((SECONDS - start))

@@ -66,9 +66,7 @@ impl CurrentUser {
             method,
         })
     }
-}
 
-impl CurrentUser {
     /// Checks the request's credentials: a bearer token, or a session cookie (with the CSRF
     /// header on unsafe methods).
     pub async fn authenticate(req: &HttpRequest) -> Result<Self, ApiError> {
