@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SERVICES = eval "$$(scripts/services.sh)"
 
-.PHONY: help run test test-browser fault-test fault-api frontend bench lint fmt openapi migrate schema clean-test-dbs
+.PHONY: help run test test-browser schemathesis fault-test fault-api frontend bench lint fmt openapi migrate schema clean-test-dbs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ run: ## Build the API, worker and web app, make sure PostgreSQL and Redis are up
 	echo "  cargo run --release -p crm-api -- create-user --email you@example.com --name 'Your Name'" && echo && \
 	exec scripts/run.sh
 
-test: ## Run every test: the OpenAPI document through real tools, Rust tests, then the web app in headless Chromium (real PostgreSQL and Redis)
+test: ## Run every test: the OpenAPI document through real tools, Rust tests, schemathesis, then the web app in headless Chromium (real PostgreSQL and Redis)
 	@$(SERVICES) && \
 	scripts/moto.sh >/dev/null && \
 	$(CARGO) check -p crm-domain --no-default-features --target wasm32-unknown-unknown && \
@@ -30,7 +30,11 @@ test: ## Run every test: the OpenAPI document through real tools, Rust tests, th
 	else \
 	  $(CARGO) test --workspace --no-fail-fast; \
 	fi
+	@$(MAKE) --no-print-directory schemathesis
 	@$(MAKE) --no-print-directory test-browser
+
+schemathesis: ## Property-based tests of every operation against openapi/openapi.json: 0 server errors, 0 schema violations (LONG=1: 500 examples each)
+	@$(SERVICES) && scripts/schemathesis.sh
 
 test-browser: ## Build the web app and run the browser tests (screenshots in test-artifacts/browser)
 	@$(SERVICES) && \

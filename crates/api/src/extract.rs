@@ -76,7 +76,79 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(problem_of)?;
     deserializer.end().map_err(|inner| malformed(&inner))?;
+    refuse_nul_in_json(body)?;
     Ok(value)
+}
+
+/// What a field holding a NUL character gets: PostgreSQL can't store one in text, and no
+/// legitimate input carries one.
+pub const NUL_MESSAGE: &str = "Must not contain a NUL character (\\u0000).";
+
+/// A 422 naming each string (or key) of the JSON `body` that holds a NUL character. JSON can
+/// only carry one escaped, so a body without `\u0000` is passed over without parsing it again.
+fn refuse_nul_in_json(body: &[u8]) -> Result<(), ApiError> {
+    if !body.windows(6).any(|w| w == br"\u0000") {
+        return Ok(());
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| malformed(&e))?;
+    let mut errors = FieldErrors::new();
+    find_nul(&value, "", &mut errors);
+    errors.into_result(|| ()).map_err(ApiError::from)
+}
+
+fn find_nul(value: &serde_json::Value, path: &str, errors: &mut FieldErrors) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::String(text) if text.contains('\0') => {
+            errors.add(if path.is_empty() { "." } else { path }, NUL_MESSAGE);
+        }
+        serde_json::Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                find_nul(item, &join(&index.to_string()), errors);
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            for (key, item) in fields {
+                let key = if key.contains('\0') {
+                    let key = key.replace('\0', "\\u0000");
+                    errors.add(join(&key), NUL_MESSAGE);
+                    key
+                } else {
+                    key.clone()
+                };
+                find_nul(item, &join(&key), errors);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Middleware: a query parameter whose name or value holds a NUL character (`%00`) is a 422
+/// naming it, whichever extractor would have read it.
+pub async fn refuse_nul_in_query(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let mut errors = FieldErrors::new();
+    if let Ok(pairs) = web::Query::<Vec<(String, String)>>::from_query(req.query_string()) {
+        for (name, value) in pairs.iter() {
+            if name.contains('\0') || value.contains('\0') {
+                errors.add(name.replace('\0', "\\u0000"), NUL_MESSAGE);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(req.error_response(ApiError::Invalid(errors)));
+    }
+    next.call(req)
+        .await
+        .map(actix_web::dev::ServiceResponse::map_into_boxed_body)
 }
 
 fn malformed(inner: &serde_json::Error) -> ApiError {

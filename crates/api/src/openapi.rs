@@ -95,13 +95,15 @@ impl Modify for IdempotencyKeys {
                     "Makes retries safe: a request sent again with the same key (within a day, \
                      with the same credential) gets the first answer again, marked \
                      `Idempotent-Replayed: true`, instead of being carried out twice. The same \
-                     key with a different request is a 422.",
+                     key with a different request is a 422. Visible ASCII characters only, such \
+                     as a UUID.",
                 ))
                 .schema(Some(Schema::Object(
                     ObjectBuilder::new()
                         .schema_type(Type::String)
                         .min_length(Some(1))
                         .max_length(Some(255))
+                        .pattern(Some("^[!-~]+$"))
                         .build(),
                 )))
                 .example(Some(serde_json::json!(
@@ -180,6 +182,73 @@ impl Modify for ClosedForms {
     }
 }
 
+/// The operations anyone may call, without a session or token (`security: []` in the
+/// document). Twilio's webhook proves itself with its signature instead. Every other operation
+/// needs sign-in, which [`crate::auth::required`] checks before anything else.
+pub const PUBLIC_OPERATIONS: &[&str] = &[
+    "healthz",
+    "readyz",
+    "setup_status",
+    "create_first_admin",
+    "login",
+    "twilio_webhook",
+];
+
+/// Whether an operation of the [`document`] is public (`security: []`).
+pub fn is_public(operation: &utoipa::openapi::path::Operation) -> bool {
+    operation.security.as_ref().is_some_and(Vec::is_empty)
+}
+
+/// The operations of a path, with their methods in capitals.
+pub fn operations(
+    item: &utoipa::openapi::PathItem,
+) -> impl Iterator<Item = (&'static str, &utoipa::openapi::path::Operation)> {
+    [
+        ("GET", &item.get),
+        ("POST", &item.post),
+        ("PUT", &item.put),
+        ("PATCH", &item.patch),
+        ("DELETE", &item.delete),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| operation.as_ref().map(|operation| (method, operation)))
+}
+
+/// Says who may call each operation: `security: []` on the [`PUBLIC_OPERATIONS`], and the two
+/// ways to sign in on every other one, also one whose `#[utoipa::path]` forgot to say so.
+struct Access;
+
+impl Modify for Access {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::SecurityRequirement;
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let public = operation
+                    .operation_id
+                    .as_deref()
+                    .is_some_and(|id| PUBLIC_OPERATIONS.contains(&id));
+                if public {
+                    operation.security = Some(Vec::new());
+                } else if operation.security.as_ref().is_none_or(Vec::is_empty) {
+                    operation.security = Some(vec![
+                        SecurityRequirement::new("session", Vec::<String>::new()),
+                        SecurityRequirement::new("bearer", Vec::<String>::new()),
+                    ]);
+                }
+            }
+        }
+    }
+}
+
 /// The whole document: [`ApiDoc`] with every registered route's operation.
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut document) = App::new()
@@ -187,6 +256,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::configure)
         .split_for_parts();
+    Access.modify(&mut document);
     IdempotencyKeys.modify(&mut document);
     ClosedForms.modify(&mut document);
     document

@@ -13,17 +13,10 @@ static DOCUMENTED: LazyLock<Vec<(Vec<String>, String)>> = LazyLock::new(|| {
         .paths
         .iter()
         .map(|(path, item)| {
-            let methods = [
-                ("GET", item.get.is_some()),
-                ("POST", item.post.is_some()),
-                ("PUT", item.put.is_some()),
-                ("PATCH", item.patch.is_some()),
-                ("DELETE", item.delete.is_some()),
-            ]
-            .into_iter()
-            .filter_map(|(method, present)| present.then_some(method))
-            .collect::<Vec<_>>()
-            .join(", ");
+            let methods = crate::openapi::operations(item)
+                .map(|(method, _)| method)
+                .collect::<Vec<_>>()
+                .join(", ");
             (path.split('/').map(str::to_owned).collect(), methods)
         })
         .collect()

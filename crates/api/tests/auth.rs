@@ -427,3 +427,16 @@ async fn an_expired_session_no_longer_works() {
     .await
     .assert_problem(401);
 }
+
+#[actix_web::test]
+async fn a_nul_character_in_the_sign_in_email_is_a_field_error() {
+    let (_db, state) = fresh(&[]);
+    let app = init_service(crm_api::app(state)).await;
+    setup_admin(&app).await;
+    let answer = send(&app, login("ada@example.com\u{0}", ADMIN_PASSWORD)).await;
+    answer.assert_problem(422);
+    assert_eq!(
+        answer.field_errors("email"),
+        vec!["Must not contain a NUL character (\\u0000)."]
+    );
+}

@@ -531,3 +531,35 @@ async fn activity_pages_newest_first() {
     assert_eq!(actions, vec!["customer.updated", "customer.created"]);
     assert_eq!(second.json["next_cursor"], Value::Null);
 }
+
+#[actix_web::test]
+async fn a_nul_character_in_a_field_or_the_query_is_a_field_error_not_a_server_error() {
+    let (_db, state) = fresh(&[]);
+    let app = init_service(crm_api::app(state)).await;
+    let admin = setup_admin(&app).await;
+    let nul = "Must not contain a NUL character (\\u0000).";
+
+    let created = send(
+        &app,
+        admin.apply(post(
+            "/api/v1/customers",
+            json!({"name": "Ada\u{0}", "notes": "fine"}),
+        )),
+    )
+    .await;
+    created.assert_problem(422);
+    assert_eq!(created.field_errors("name"), vec![nul]);
+
+    let searched = send(&app, admin.apply(get("/api/v1/customers?q=a%00b&limit=5"))).await;
+    searched.assert_problem(422);
+    assert_eq!(searched.field_errors("q"), vec![nul]);
+
+    // A backslash followed by "u0000" is text like any other.
+    let literal = send(
+        &app,
+        admin.apply(post("/api/v1/customers", json!({"name": "C:\\u0000"}))),
+    )
+    .await;
+    assert_eq!(literal.status, StatusCode::CREATED, "{}", literal.text);
+    assert_eq!(literal.json["name"], "C:\\u0000");
+}

@@ -5,7 +5,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use chrono::Utc;
 use crm_db::users::User;
 use crm_domain::{ApiTokenId, Role, UserId};
@@ -66,22 +66,36 @@ impl CurrentUser {
             method,
         })
     }
+
+    /// Checks the request's credentials: a bearer token, or a session cookie (with the CSRF
+    /// header on unsafe methods).
+    pub async fn authenticate(req: &HttpRequest) -> Result<Self, ApiError> {
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no AppState")))?;
+        match Credentials::of(req)? {
+            Credentials::Bearer(token) => authenticate_token(&state, token).await,
+            Credentials::Session { secret, csrf } => {
+                authenticate_session(&state, secret, csrf).await
+            }
+        }
+    }
 }
 
 impl FromRequest for CurrentUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
+    /// The user [`super::required`] authenticated, or (on a route it does not cover) the
+    /// request's credentials checked now.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let credentials = Credentials::of(req);
+        let known = req.extensions().get::<Self>().cloned();
+        let req = req.clone();
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no AppState")))?;
-            match credentials? {
-                Credentials::Bearer(token) => authenticate_token(&state, token).await,
-                Credentials::Session { secret, csrf } => {
-                    authenticate_session(&state, secret, csrf).await
-                }
+            match known {
+                Some(user) => Ok(user),
+                None => Self::authenticate(&req).await,
             }
         })
     }

@@ -28,8 +28,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .map(|cfg| cfg.configure(docs::configure));
     cfg.service(
         scope::scope("/api/v1")
+            // Run from the last added to the first: sign-in is checked before anything else,
+            // then NUL characters in the query, then Idempotency-Key.
             .wrap(actix_web::middleware::from_fn(
                 crate::idempotency::middleware,
+            ))
+            .wrap(actix_web::middleware::from_fn(
+                crate::extract::refuse_nul_in_query,
+            ))
+            .wrap(actix_web::middleware::from_fn(
+                crate::auth::required::middleware,
             ))
             // Not operations of the API: the document itself, and the multipart form of
             // `invoices::update` (documented there), which must match before the JSON one.

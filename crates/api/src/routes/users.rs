@@ -11,7 +11,7 @@ use crm_db::users::{User, UserChanges};
 use crm_domain::{EmailAddress, FieldErrors, Password, Role, UserName};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{CurrentUser, password};
+use crate::auth::{Admin, AdminOrSelf, password};
 use crate::error::ApiError;
 use crate::error::responses::{InvalidInput, NotFound, NotSignedIn, Unavailable, Write, WriteOne};
 use crate::extract::JsonBody;
@@ -75,16 +75,6 @@ impl NewAccount {
     }
 }
 
-fn admin_only(user: &CurrentUser) -> Result<(), ApiError> {
-    if user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "Only admins manage staff accounts.".into(),
-        ))
-    }
-}
-
 fn parse_role(errors: &mut FieldErrors, raw: Option<&str>) -> Option<Role> {
     let raw = raw?;
     errors.check(
@@ -128,6 +118,7 @@ struct StaffCursor {
 #[utoipa::path(
     tag = "users",
     operation_id = "list_users",
+    extensions(("x-required-role" = json!("admin"))),
     params(PageParams),
     responses(
         (status = 200, description = "A page of accounts", body = Page<StaffResponse>),
@@ -141,11 +132,10 @@ struct StaffCursor {
 )]
 #[get("/users")]
 pub async fn list(
+    _admin: Admin,
     state: web::Data<AppState>,
-    user: CurrentUser,
     paging: Paging<StaffCursor>,
 ) -> Result<web::Json<StaffPage>, ApiError> {
-    admin_only(&user)?;
     let paging = paging.checked(FieldErrors::new())?;
     let (after, fetch) = (paging.after.as_ref().map(|c| c.i), paging.fetch());
     let (users, total) = state
@@ -164,17 +154,17 @@ pub async fn list(
 #[utoipa::path(
     tag = "users",
     operation_id = "create_user",
+    extensions(("x-required-role" = json!("admin"))),
     request_body = NewStaffRequest,
     responses((status = 201, description = "Created; `Location` names the account", body = StaffResponse), Write),
     security(("session" = []), ("bearer" = []))
 )]
 #[post("/users")]
 pub async fn create(
+    Admin(user): Admin,
     state: web::Data<AppState>,
-    user: CurrentUser,
     JsonBody(body): JsonBody<NewStaffRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    admin_only(&user)?;
     let mut errors = FieldErrors::new();
     let role = parse_role(&mut errors, body.role.as_deref()).unwrap_or(Role::Staff);
     let account = NewAccount::parse(&body.name, &body.email, &body.password, errors).await?;
@@ -205,6 +195,7 @@ pub async fn create(
 #[utoipa::path(
     tag = "users",
     operation_id = "update_user",
+    extensions(("x-required-role" = json!("admin"))),
     params(("id" = i64, Path, description = "User id")),
     request_body = UpdateStaffRequest,
     responses(
@@ -216,12 +207,11 @@ pub async fn create(
 )]
 #[patch("/users/{id}")]
 pub async fn update(
+    Admin(user): Admin,
     state: web::Data<AppState>,
-    user: CurrentUser,
     id: web::Path<UserId>,
     JsonBody(body): JsonBody<UpdateStaffRequest>,
 ) -> Result<web::Json<StaffResponse>, ApiError> {
-    admin_only(&user)?;
     let id = id.into_inner();
     let changes = account_changes(body).await?;
     let actor = user.id;
@@ -243,6 +233,7 @@ pub async fn update(
 #[utoipa::path(
     tag = "users",
     operation_id = "user_activity",
+    extensions(("x-required-role" = json!("admin-or-self"))),
     params(("id" = i64, Path, description = "User id"), PageParams),
     responses(
         (status = 200, description = "A page of the account's activity", body = Page<ActivityEvent>),
@@ -257,15 +248,12 @@ pub async fn update(
 )]
 #[get("/users/{id}/activity")]
 pub async fn activity(
+    _user: AdminOrSelf,
     state: web::Data<AppState>,
-    user: CurrentUser,
     id: web::Path<UserId>,
     paging: trail::ActivityPaging,
 ) -> Result<web::Json<ActivityPage>, ApiError> {
     let id = id.into_inner();
-    if id != user.id {
-        admin_only(&user)?;
-    }
     trail::page(&state, Trail::User(id), paging, move |conn| {
         crm_db::users::find(conn, id).map(|_| ())
     })

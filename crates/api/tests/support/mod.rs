@@ -159,6 +159,16 @@ where
     }
 }
 
+/// The status of the answer to `request`, without reading the body (an event stream's never
+/// ends).
+pub async fn status_of<S, B>(app: &S, request: TestRequest) -> StatusCode
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    test::call_service(app, request.to_request()).await.status()
+}
+
 /// A signed-in browser: its session cookie (and that cookie's name: `crm_session`, or
 /// `__Host-crm_session` when the app is served over https) and CSRF token.
 #[derive(Debug, Clone)]

@@ -1,0 +1,58 @@
+//! Sign-in is checked before anything else looks at a request: the middleware authenticates
+//! every documented operation under `/api/v1` that is not public, so a request without valid
+//! credentials (or an unsafe cookie request without its CSRF token) gets its 401/403 before any
+//! body, query or path is read and before any record is looked up.
+//!
+//! Which operations are public comes from the OpenAPI document ([`crate::openapi::is_public`]),
+//! so an operation added later needs sign-in unless it is listed as public there.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use actix_web::HttpMessage;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+
+use super::CurrentUser;
+
+/// `(METHOD, path template)` of every documented operation that needs sign-in.
+static PROTECTED: LazyLock<HashSet<(String, String)>> = LazyLock::new(|| {
+    let document = crate::openapi::document();
+    document
+        .paths
+        .paths
+        .iter()
+        .flat_map(|(path, item)| {
+            crate::openapi::operations(item)
+                .filter(|(_, operation)| !crate::openapi::is_public(operation))
+                .map(|(method, _)| (method.to_owned(), path.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+});
+
+/// The middleware (`actix_web::middleware::from_fn`): authenticates the request when its route
+/// needs sign-in and keeps the [`CurrentUser`] in the request's extensions for the handler.
+/// Requests no route takes pass on, to get their 404 or 405.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if needs_sign_in(&req) {
+        match CurrentUser::authenticate(req.request()).await {
+            Ok(user) => {
+                req.extensions_mut().insert(user);
+            }
+            Err(error) => return Ok(req.error_response(error)),
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
+}
+
+fn needs_sign_in(req: &ServiceRequest) -> bool {
+    req.match_pattern()
+        .is_some_and(|pattern| PROTECTED.contains(&(req.method().as_str().to_owned(), pattern)))
+}
