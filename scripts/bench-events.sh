@@ -55,7 +55,8 @@ wait_until 30 curl -fs -o /dev/null "$url/healthz" || { echo "the API did not st
 csrf=$(curl -fs -c "$work/jar" -X POST "$url/api/v1/auth/login" -H 'Content-Type: application/json' \
   -d "$(jq -n --arg p "$password" '{email: "bench@example.com", password: $p}')" | jq -r .csrf_token)
 token=$(curl -fs -b "$work/jar" -X POST "$url/api/v1/tokens" -H "X-CSRF-Token: $csrf" \
-  -H 'Content-Type: application/json' -d '{"name":"bench"}' | jq -r .token)
+  -H 'Content-Type: application/json' \
+  -d "$(jq -n --arg p "$password" '{name: "bench", current_password: $p}')" | jq -r .token)
 customer=$(curl -fs -X POST "$url/api/v1/customers" -H "Authorization: Bearer $token" \
   -H 'Content-Type: application/json' -d '{"name":"Bench customer"}' | jq -r .id)
 echo "machine: $(nproc) CPUs; one crm-api from $bin"

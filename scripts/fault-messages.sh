@@ -109,7 +109,8 @@ wait_until 30 curl -fs -o /dev/null "http://127.0.0.1:$api_port/healthz" || { ec
 csrf=$(curl -fs -c "$work/jar" -X POST "$api/auth/login" -H 'Content-Type: application/json' \
   -d "$(jq -n --arg p "$password" '{email: "fault@example.com", password: $p}')" | jq -r .csrf_token)
 token=$(curl -fs -b "$work/jar" -X POST "$api/tokens" -H "X-CSRF-Token: $csrf" \
-  -H 'Content-Type: application/json' -d '{"name":"fault test"}' | jq -r .token)
+  -H 'Content-Type: application/json' \
+  -d "$(jq -n --arg p "$password" '{name: "fault test", current_password: $p}')" | jq -r .token)
 
 # --- the messages ----------------------------------------------------------------------------
 # Message i (0-based) falls due at t0 + i*D/N, to its own customer and number. Every tenth is

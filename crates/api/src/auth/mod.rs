@@ -6,4 +6,4 @@ pub mod login_limit;
 pub mod password;
 pub mod secrets;
 
-pub use current_user::{AuthMethod, CurrentUser};
+pub use current_user::{AuthMethod, CurrentUser, authenticate};

@@ -2,7 +2,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::Utc;
-use crm_contract::auth::{LoginRequest, PasswordChange, SignedIn, UpdateMeRequest, UserResponse};
+use crm_contract::auth::{
+    LoginRequest, PasswordChange, PasswordChanged, SignedIn, UpdateMeRequest, UserResponse,
+};
 use crm_db::users::User;
 use crm_domain::{FieldErrors, REQUIRED, TimeZone};
 
@@ -151,7 +153,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    if let AuthMethod::Session { token_hash } = user.method {
+    if let AuthMethod::Session { token_hash, .. } = user.method {
         state
             .db(move |conn| Ok(crm_db::sessions::delete_by_token_hash(conn, &token_hash)?))
             .await?;
@@ -165,12 +167,13 @@ pub async fn logout(
 }
 
 /// Changes the signed-in user's own password. Every other session of theirs ends (a session
-/// someone else may have opened with the old password); this one stays.
+/// someone else may have opened with the old password); this one stays. Their API tokens are
+/// revoked too unless `revoke_tokens` is `false`.
 #[utoipa::path(
     tag = "auth",
     request_body = PasswordChange,
     responses(
-        (status = 204, description = "Changed; other sessions ended"),
+        (status = 200, description = "Changed; other sessions ended, tokens revoked as asked", body = PasswordChanged),
         Write,
     ),
     security(("session" = []), ("bearer" = []))
@@ -180,51 +183,68 @@ pub async fn change_password(
     state: web::Data<AppState>,
     user: CurrentUser,
     JsonBody(body): JsonBody<PasswordChange>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<PasswordChanged>, ApiError> {
     let mut errors = FieldErrors::new();
     let new = errors.check(
         "new_password",
         crm_domain::Password::parse(&body.new_password),
     );
-    let id = user.id;
-    if !is_current_password(&state, &user, body.current_password).await? {
-        errors.add("current_password", "This is not your current password.");
-    }
+    check_current_password(&state, &user, body.current_password, &mut errors).await?;
     let (Some(new), true) = (new, errors.is_empty()) else {
         return Err(errors.into());
     };
     let hash = password::hash_off_thread(new).await?;
+    let (id, revoke_tokens) = (user.id, body.revoke_tokens);
     let keep = match user.method {
-        AuthMethod::Session { token_hash } => Some(token_hash),
+        AuthMethod::Session { token_hash, .. } => Some(token_hash),
         AuthMethod::Token { .. } => None,
     };
-    state
+    let ended = state
         .db(move |conn| {
-            Ok(crm_db::users::change_own_password(
-                conn,
-                id,
-                &hash,
-                keep.as_deref(),
-            )?)
+            let own =
+                crm_db::users::change_own_password(conn, id, &hash, keep.as_deref(), revoke_tokens);
+            Ok(own?)
         })
         .await?;
-    tracing::info!(user_id = id.get(), "password changed");
-    Ok(HttpResponse::NoContent().finish())
+    tracing::info!(
+        user_id = id.get(),
+        tokens_revoked = ended.tokens_revoked,
+        "password changed"
+    );
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(web::Json(PasswordChanged {
+        sessions_ended: count(ended.sessions_ended),
+        tokens_revoked: count(ended.tokens_revoked),
+    }))
 }
 
-/// Whether `password` is the signed-in user's own (checked off the async workers).
-async fn is_current_password(
+/// The field error for a current password that is not the user's.
+const WRONG_PASSWORD: &str = "This is not your current password.";
+
+/// Checks that `password` is the signed-in user's own (off the async workers), adding a
+/// `current_password` error to `errors` when it is missing or wrong. Every check of the current
+/// password goes through here.
+pub(crate) async fn check_current_password(
     state: &AppState,
     user: &CurrentUser,
     password: String,
-) -> Result<bool, ApiError> {
+    errors: &mut FieldErrors,
+) -> Result<(), ApiError> {
+    if password.is_empty() {
+        errors.add("current_password", REQUIRED);
+        return Ok(());
+    }
     let id = user.id;
     let stored = state
         .db(move |conn| Ok(crm_db::users::find(conn, id)?.password_hash))
         .await?;
-    web::block(move || password::verify(&password, &stored))
+    let matches = web::block(move || password::verify(&password, &stored))
         .await
-        .map_err(ApiError::internal)
+        .map_err(ApiError::internal)?;
+    if !matches {
+        errors.add("current_password", WRONG_PASSWORD);
+    }
+    Ok(())
 }
 
 /// The signed-in user.
