@@ -92,7 +92,7 @@ pub struct CreateTokenRequest {
     pub name: String,
     /// Your password, asked again: a token acts as you until revoked.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    #[cfg_attr(feature = "openapi", schema(required = true, min_length = 1))]
     pub current_password: String,
     /// Days until the token stops working, 1 to 365; absent or `null`: it never expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
