@@ -193,6 +193,7 @@ test("an ended session asks to sign in again and returns to the same page", asyn
     await page.getByRole("heading", { name: "Settings" }).waitFor();
     await context.clearCookies();
     await page.getByLabel("Token name").fill("after expiry");
+    await page.getByLabel("Confirm with your password").fill(ADMIN.password);
     await page.getByRole("button", { name: "Create token" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     await signIn(page, page.url());
