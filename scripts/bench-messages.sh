@@ -80,7 +80,8 @@ wait_until 30 curl -fs -o /dev/null "http://127.0.0.1:$api_port/healthz" || { ec
 csrf=$(curl -fs -c "$work/jar" -X POST "$api/auth/login" -H 'Content-Type: application/json' \
   -d "$(jq -n --arg p "$password" '{email: "bench@example.com", password: $p}')" | jq -r .csrf_token)
 token=$(curl -fs -b "$work/jar" -X POST "$api/tokens" -H "X-CSRF-Token: $csrf" \
-  -H 'Content-Type: application/json' -d '{"name":"bench"}' | jq -r .token)
+  -H 'Content-Type: application/json' \
+  -d "$(jq -n --arg p "$password" '{name: "bench", current_password: $p}')" | jq -r .token)
 
 # The workers start first, so they are warm and polling when the first message falls due.
 for ((w = 0; w < workers; w++)); do

@@ -159,9 +159,16 @@ test("an API token is shown once, can be copied and revoked", async () => {
     await page.getByRole("link", { name: "Settings" }).click();
     await page.getByRole("button", { name: "Create token" }).click();
     await page.locator("#field-name.is-invalid").waitFor();
+    await page.locator("#field-token-current_password.is-invalid").waitFor();
     await page.getByLabel("Token name").fill("import script");
+    await page.getByLabel("Expires").selectOption("30");
+    await page.getByLabel("Confirm with your password").fill("not my password");
+    await page.getByRole("button", { name: "Create token" }).click();
+    await page.locator("#field-token-current_password-error", { hasText: "This is not your current password." }).waitFor();
+    await page.getByLabel("Confirm with your password").fill(ADMIN.password);
     await page.getByRole("button", { name: "Create token" }).click();
     await toast(page, "Copy it now").waitFor();
+    await page.locator("#tokens", { hasText: "expires" }).waitFor();
     const secret = await page.getByLabel("New token").inputValue();
     assert.match(secret, /^crm_/);
     const works = await fetch(`${s.server.url}/api/v1/auth/me`, { headers: { Authorization: `Bearer ${secret}` } });
@@ -186,6 +193,7 @@ test("an ended session asks to sign in again and returns to the same page", asyn
     await page.getByRole("heading", { name: "Settings" }).waitFor();
     await context.clearCookies();
     await page.getByLabel("Token name").fill("after expiry");
+    await page.getByLabel("Confirm with your password").fill(ADMIN.password);
     await page.getByRole("button", { name: "Create token" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     await signIn(page, page.url());
@@ -482,6 +490,7 @@ test("an admin adds a colleague, disables and enables them; staff don't see the 
     await page.getByRole("button", { name: "Change password" }).click();
     await page.locator("#field-current_password-error", { hasText: "This is not your current password." }).waitFor();
     await page.getByLabel("Current password *").fill("a long passphrase");
+    assert.ok(await page.getByLabel("Also revoke my API tokens").isChecked(), "revoking is the default");
     await page.getByRole("button", { name: "Change password" }).click();
     await toast(page, "Password changed.").waitFor();
     assert.equal(await page.getByLabel("Current password *").inputValue(), "", "the form is cleared");

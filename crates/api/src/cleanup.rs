@@ -1,4 +1,4 @@
-//! Background upkeep of an API process: expired sessions, old sign-in failures, old idempotency
+//! Background upkeep of an API process: expired and idle sessions, old sign-in failures, old idempotency
 //! keys, and receipt files no invoice points to any more (the `stale_receipts` protocol; see its
 //! migration).
 
@@ -123,10 +123,11 @@ pub fn spawn(state: AppState) {
         loop {
             interval.tick().await;
             let forget_after = state.config.login_limit.forget_after;
+            let idle = state.config.session_idle;
             let result = state
                 .db(move |conn| {
                     let now = Utc::now();
-                    let sessions = crm_db::sessions::delete_expired(conn, now)?;
+                    let sessions = crm_db::sessions::delete_expired(conn, now, idle)?;
                     let failures = crm_db::login_attempts::prune(conn, now - forget_after)?;
                     crm_db::idempotency::prune(conn, now - crate::idempotency::KEEP_FOR)?;
                     crm_db::live::delete_before(conn, now - crate::live::KEEP_FOR)?;

@@ -29,6 +29,8 @@ pub struct Config {
     pub database_timeout: Duration,
     /// How long a sign-in lasts.
     pub session_ttl: TimeDelta,
+    /// How long a session may go unused before it ends (besides `session_ttl`).
+    pub session_idle: TimeDelta,
     /// Sign-in back-off per account and per client address.
     pub login_limit: crm_db::login_attempts::Backoff,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
@@ -148,6 +150,10 @@ impl Config {
             session_ttl: TimeDelta::hours(
                 i64::try_from(parsed("SESSION_TTL_HOURS", "168")?.max(1))
                     .map_err(|_| ConfigError::new("SESSION_TTL_HOURS", "too large"))?,
+            ),
+            session_idle: TimeDelta::minutes(
+                i64::try_from(parsed("SESSION_IDLE_MINUTES", "30")?.clamp(1, 525_600))
+                    .unwrap_or(30),
             ),
             login_limit: login_backoff(&parsed)?,
             trusted_proxies: trusted_proxies(get("TRUSTED_PROXIES").as_deref())?,
@@ -311,6 +317,7 @@ mod tests {
         assert_eq!(config.database_url.expose_secret(), DEFAULT_DATABASE_URL);
         assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.session_idle, TimeDelta::minutes(30));
         assert!(!config.is_https());
     }
 

@@ -1,12 +1,18 @@
 //! `Idempotency-Key` on POST: a retried request gets the first request's answer instead of
 //! doing the work twice (a second customer, a second invoice and receipt).
 //!
-//! The key belongs to the credential that sent it: the API token, or the session together with
-//! its CSRF token (so a cross-site request, which can't send the CSRF header, never gets a
-//! stored answer). Answers below 500 are kept for [`KEEP_FOR`], except those that depend on the
-//! moment rather than the request (401, 403, 429); a server error releases the key so a retry
-//! does the work. The same key with a different request is refused with 422; a retry while the
-//! first request is still running gets 409.
+//! The request is authenticated first, exactly as its handler will (and the handler reuses the
+//! outcome): a request without valid credentials, or a cookie request without its CSRF token,
+//! goes straight to the handler, which refuses it, with its body unread and nothing stored. A
+//! key belongs to the user and the credential that was checked: the session or the API token.
+//! Once that credential ends (sign-out, a password change, a reset, revocation, expiry) its keys
+//! can't be reached any more, and a session's are deleted with it. Answers of `/auth/…`,
+//! `/tokens` (a new token's secret) and `/setup` are never stored.
+//!
+//! Answers below 500 are kept for [`KEEP_FOR`], except those that depend on the moment rather
+//! than the request (401, 403, 429); a server error releases the key so a retry does the work.
+//! The same key with a different request is refused with 422; a retry while the first request is
+//! still running gets 409.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -14,12 +20,12 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
 use chrono::TimeDelta;
-use crm_db::idempotency::{self as keys, Claim, StoredAnswer};
+use crm_db::idempotency::{self as keys, Claim, Owner, StoredAnswer};
 use crm_domain::FieldErrors;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::auth::cookies::{self, CSRF_HEADER};
+use crate::auth::authenticate;
 use crate::error::ApiError;
 use crate::extract::{MULTIPART_OVERHEAD, declares_more_than};
 use crate::state::AppState;
@@ -46,12 +52,21 @@ pub async fn middleware(
             .await
             .map(ServiceResponse::map_into_boxed_body);
     };
-    let Some(principal) = principal(&req) else {
-        // Unauthenticated: the handler answers 401 (or it is sign-in, where keys mean nothing).
+    if never_stored(req.match_info().unprocessed()) {
         return next
             .call(req)
             .await
             .map(ServiceResponse::map_into_boxed_body);
+    }
+    let owner = match authenticate(req.request()).await {
+        Ok(user) => user.idempotency_owner(),
+        // The handler gives the same refusal, without the body being read.
+        Err(_) => {
+            return next
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_boxed_body);
+        }
     };
     let key = match key.ok().filter(|k| valid_key(k)) {
         Some(key) => key,
@@ -97,9 +112,9 @@ pub async fn middleware(
     );
 
     let claim = {
-        let (principal, key, fingerprint) = (principal.clone(), key.clone(), fingerprint.clone());
+        let (key, fingerprint) = (key.clone(), fingerprint.clone());
         state
-            .db(move |conn| Ok(keys::claim(conn, &principal, &key, &fingerprint)?))
+            .db(move |conn| Ok(keys::claim(conn, &owner, &key, &fingerprint)?))
             .await
     };
     match claim {
@@ -126,16 +141,16 @@ pub async fn middleware(
     let response = match response {
         Ok(response) => response,
         Err(error) => {
-            forget(&state, principal, key).await;
+            forget(&state, owner, key).await;
             return Err(error);
         }
     };
     let status = response.status();
     if !keeps(status) {
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            forget_later(&state, principal, key);
+            forget_later(&state, owner, key);
         } else {
-            forget(&state, principal, key).await;
+            forget(&state, owner, key).await;
         }
         return Ok(response.map_into_boxed_body());
     }
@@ -153,7 +168,7 @@ pub async fn middleware(
     let body = match actix_web::body::to_bytes(body).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            forget(&state, principal, key).await;
+            forget(&state, owner, key).await;
             return Ok(ServiceResponse::new(
                 req,
                 ApiError::internal(anyhow::anyhow!("response body could not be read"))
@@ -168,7 +183,7 @@ pub async fn middleware(
         body: body.to_vec(),
     };
     let stored = state
-        .db(move |conn| Ok(keys::complete(conn, &principal, &key, &answer)?))
+        .db(move |conn| Ok(keys::complete(conn, &owner, &key, &answer)?))
         .await;
     if let Err(error) = stored {
         // The work is done and its answer goes out; only a retry would repeat it.
@@ -180,20 +195,13 @@ pub async fn middleware(
     ))
 }
 
-/// Who sent the request, as a hash: the bearer token, or the session with its CSRF token.
-fn principal(req: &ServiceRequest) -> Option<Vec<u8>> {
-    let mut hasher = Sha256::new();
-    if let Some(authorization) = req.headers().get(header::AUTHORIZATION) {
-        hasher.update(b"bearer\0");
-        hasher.update(authorization.as_bytes());
-    } else {
-        let session = cookies::session_of(req.request())?;
-        hasher.update(b"session\0");
-        hasher.update(session.value().as_bytes());
-        hasher.update(b"\0");
-        hasher.update(req.headers().get(CSRF_HEADER)?.as_bytes());
-    }
-    Some(hasher.finalize().to_vec())
+/// Whether answers to the path (within `/api/v1`, as the router reads it) are never stored:
+/// sign-in and one's own account (`/auth/…`), API tokens (a new one's answer holds its secret),
+/// and first-run setup.
+fn never_stored(path: &str) -> bool {
+    ["/auth/", "/tokens", "/setup"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
 }
 
 fn valid_key(key: &str) -> bool {
@@ -322,15 +330,15 @@ fn replay(answer: StoredAnswer) -> HttpResponse {
 
 /// Releases the key in the background, after a 503: PostgreSQL is most likely down, and waiting
 /// for a connection to release the key would keep the caller waiting as long again.
-fn forget_later(state: &AppState, principal: Vec<u8>, key: String) {
+fn forget_later(state: &AppState, owner: Owner, key: String) {
     let state = state.clone();
-    actix_web::rt::spawn(async move { forget(&state, principal, key).await });
+    actix_web::rt::spawn(async move { forget(&state, owner, key).await });
 }
 
 /// Releases a claimed key after an answer not worth keeping.
-async fn forget(state: &AppState, principal: Vec<u8>, key: String) {
+async fn forget(state: &AppState, owner: Owner, key: String) {
     let released = state
-        .db(move |conn| Ok(keys::release(conn, &principal, &key)?))
+        .db(move |conn| Ok(keys::release(conn, &owner, &key)?))
         .await;
     if let Err(error) = released {
         tracing::warn!(%error, "idempotency key not released; it expires in a day");
@@ -381,6 +389,16 @@ mod tests {
         };
         assert_eq!(json("{}"), json("{}"));
         assert_ne!(json("{}"), json("{ }"));
+    }
+
+    #[test]
+    fn sign_in_tokens_and_setup_are_never_stored() {
+        for path in ["/auth/login", "/auth/password", "/tokens", "/setup"] {
+            assert!(never_stored(path), "{path}");
+        }
+        for path in ["/customers", "/customers/1/invoices", "/reminders"] {
+            assert!(!never_stored(path), "{path}");
+        }
     }
 
     #[test]

@@ -201,7 +201,7 @@ fn admin_token(api: &Api) -> String {
             format!("Cookie: crm_session={session}"),
             format!("X-CSRF-Token: {csrf}"),
         ],
-        Some(&json!({"name": "events test"})),
+        Some(&json!({"name": "events test", "current_password": "correct horse battery"})),
     );
     assert_eq!(status, 201);
     token["token"].as_str().unwrap().to_owned()

@@ -102,7 +102,7 @@ async fn disabling_an_account_ends_its_sessions_and_tokens_at_once() {
     let created = add_grace(&app, &admin, "staff").await;
     let id = created.json["id"].as_i64().unwrap();
     let grace = session_of(&send(&app, login("grace@example.com", "a long passphrase")).await);
-    let token = create_token(&app, &grace, "script").await;
+    let token = create_token_as(&app, &grace, "script", "a long passphrase").await;
 
     let uri = format!("/api/v1/users/{id}");
     let disabled = send(
@@ -231,7 +231,11 @@ async fn anyone_changes_their_own_password_and_their_other_sessions_end() {
         change("a long passphrase", "an even longer passphrase"),
     )
     .await;
-    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    assert_eq!(
+        changed.json,
+        json!({"sessions_ended": 1, "tokens_revoked": 0})
+    );
     let me = send(&app, here.apply(TestRequest::get().uri("/api/v1/auth/me"))).await;
     assert_eq!(me.status, StatusCode::OK, "this session stays");
     send(
@@ -322,11 +326,9 @@ async fn account_changes_are_recorded_and_shown_to_admins_and_the_owner() {
     let grace = session_of(&send(&app, login("grace@example.com", "a new long passphrase")).await);
     let token = send(
         &app,
-        grace.apply(
-            TestRequest::post()
-                .uri("/api/v1/tokens")
-                .set_json(json!({"name": "backup script"})),
-        ),
+        grace.apply(TestRequest::post().uri("/api/v1/tokens").set_json(
+            json!({"name": "backup script", "current_password": "a new long passphrase"}),
+        )),
     )
     .await;
     let token_id = token.json["id"].as_i64().unwrap();

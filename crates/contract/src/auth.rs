@@ -69,12 +69,31 @@ pub struct LoginRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", schema(example = json!({"current_password": "correct horse battery", "new_password": "a new long passphrase"})))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"current_password": "correct horse battery", "new_password": "a new long passphrase", "revoke_tokens": true})))]
 pub struct PasswordChange {
     pub current_password: String,
     /// At least 10 characters.
     #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
     pub new_password: String,
+    /// Also revoke all your API tokens (default `true`): scripts need new ones.
+    #[serde(default = "yes")]
+    #[cfg_attr(feature = "openapi", schema(default = true))]
+    pub revoke_tokens: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What a change of one's own password ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"sessions_ended": 1, "tokens_revoked": 2})))]
+pub struct PasswordChanged {
+    /// Your other sessions, signed out (the one that asked stays).
+    pub sessions_ended: u32,
+    /// Your API tokens revoked (0 when `revoke_tokens` was `false`).
+    pub tokens_revoked: u32,
 }
 
 /// Whether first-run setup is still needed.

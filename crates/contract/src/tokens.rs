@@ -21,6 +21,10 @@ pub struct TokenResponse {
     #[cfg_attr(feature = "openapi", schema(required = true))]
     #[serde(with = "crate::time::rfc3339::option")]
     pub last_used_at: Option<DateTime<Utc>>,
+    /// When the token stops working; `null`: never.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    #[serde(with = "crate::time::rfc3339::option")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A new token, with its secret: shown this once and never again.
@@ -51,6 +55,8 @@ impl<'de> Deserialize<'de> for CreatedToken {
             created_at: DateTime<Utc>,
             #[serde(with = "crate::time::rfc3339::option")]
             last_used_at: Option<DateTime<Utc>>,
+            #[serde(with = "crate::time::rfc3339::option")]
+            expires_at: Option<DateTime<Utc>>,
             token: String,
         }
         let flat = Flat::deserialize(deserializer)?;
@@ -61,6 +67,7 @@ impl<'de> Deserialize<'de> for CreatedToken {
                 prefix: flat.prefix,
                 created_at: flat.created_at,
                 last_used_at: flat.last_used_at,
+                expires_at: flat.expires_at,
             },
             secret: flat.token,
         })
@@ -78,9 +85,22 @@ pub struct TokenList {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", schema(example = json!({"name": "Invoice import script"})))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "Invoice import script", "current_password": "correct horse battery", "expires_in_days": 90})))]
 pub struct CreateTokenRequest {
     /// What the token is for.
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
+    /// Your password, asked again: a token acts as you until revoked.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true, min_length = 1))]
+    pub current_password: String,
+    /// Days until the token stops working, 1 to 365; absent or `null`: it never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 365))]
+    pub expires_in_days: Option<i64>,
+}
+
+impl CreateTokenRequest {
+    /// The longest lifetime a token may be given, in days.
+    pub const MAX_DAYS: i64 = 365;
 }

@@ -22,6 +22,8 @@ pub struct ApiToken {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the token stops working; `None`: never.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A token to insert.
@@ -32,6 +34,7 @@ pub struct NewApiToken<'a> {
     pub name: &'a str,
     pub token_hash: &'a [u8],
     pub prefix: &'a str,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// How stale `last_used_at` may get before a use writes it again: spares a write per request.
@@ -58,11 +61,25 @@ pub fn create(conn: &mut PgConnection, new: &NewApiToken<'_>) -> QueryResult<Api
     })
 }
 
-/// The user's tokens that are not revoked, newest first.
-pub fn list_active_for_user(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<ApiToken>> {
+/// Tokens that work at `now`: not revoked, not expired.
+#[diesel::dsl::auto_type]
+fn usable_at(now: DateTime<Utc>) -> _ {
+    api_tokens::revoked_at.is_null().and(
+        api_tokens::expires_at
+            .is_null()
+            .or(api_tokens::expires_at.gt(now)),
+    )
+}
+
+/// The user's tokens that work at `now` (neither revoked nor expired), newest first.
+pub fn list_active_for_user(
+    conn: &mut PgConnection,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<ApiToken>> {
     api_tokens::table
         .filter(api_tokens::user_id.eq(user))
-        .filter(api_tokens::revoked_at.is_null())
+        .filter(usable_at(now))
         .order(api_tokens::id.desc())
         .select(ApiToken::as_select())
         .load(conn)
@@ -94,15 +111,43 @@ pub fn revoke(
     })
 }
 
-/// The active token with this hash, with its (enabled) user.
+/// Revokes every working token of `user` (expired ones stay as they are), recording each on their history as
+/// done by `actor` (themselves, or an admin); returns how many.
+pub fn revoke_all(
+    conn: &mut PgConnection,
+    actor: UserId,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        let revoked: Vec<ApiTokenId> = diesel::update(
+            api_tokens::table
+                .filter(api_tokens::user_id.eq(user))
+                .filter(usable_at(now)),
+        )
+        .set(api_tokens::revoked_at.eq(now))
+        .returning(api_tokens::id)
+        .get_results(conn)?;
+        for token_id in &revoked {
+            let event = AuditEvent::TokenRevoked(TokenRef {
+                token_id: *token_id,
+            });
+            audit::record(conn, Some(actor), Trail::User(user), &event)?;
+        }
+        Ok(revoked.len())
+    })
+}
+
+/// The token with this hash, with its (enabled) user, when it works at `now`.
 pub fn find_active(
     conn: &mut PgConnection,
     token_hash: &[u8],
+    now: DateTime<Utc>,
 ) -> QueryResult<Option<(ApiToken, User)>> {
     api_tokens::table
         .inner_join(users::table)
         .filter(api_tokens::token_hash.eq(token_hash))
-        .filter(api_tokens::revoked_at.is_null())
+        .filter(usable_at(now))
         .filter(users::disabled_at.is_null())
         .select((ApiToken::as_select(), User::as_select()))
         .first(conn)
@@ -123,13 +168,13 @@ pub fn touch(conn: &mut PgConnection, id: ApiTokenId, now: DateTime<Utc>) -> Que
     .map(|_| ())
 }
 
-/// Whether the token is still usable: not revoked, its user not disabled.
-pub fn is_active(conn: &mut PgConnection, id: ApiTokenId) -> QueryResult<bool> {
+/// Whether the token is still usable at `now`: not revoked, not expired, its user not disabled.
+pub fn is_active(conn: &mut PgConnection, id: ApiTokenId, now: DateTime<Utc>) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         api_tokens::table
             .inner_join(users::table)
             .filter(api_tokens::id.eq(id))
-            .filter(api_tokens::revoked_at.is_null())
+            .filter(usable_at(now))
             .filter(users::disabled_at.is_null()),
     ))
     .get_result(conn)

@@ -10,6 +10,7 @@ diesel::table! {
         created_at -> Timestamptz,
         last_used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -45,8 +46,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (principal, key) {
-        principal -> Bytea,
+    idempotency_keys (id) {
+        id -> Int8,
+        user_id -> Int8,
+        session_id -> Nullable<Int8>,
+        api_token_id -> Nullable<Int8>,
         key -> Text,
         fingerprint -> Bytea,
         status -> Nullable<Int2>,
@@ -159,6 +163,7 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         user_agent -> Nullable<Text>,
+        last_seen_at -> Timestamptz,
     }
 }
 
@@ -197,6 +202,9 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(audit_events -> customers (customer_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
 diesel::joinable!(customers -> users (created_by));
+diesel::joinable!(idempotency_keys -> api_tokens (api_token_id));
+diesel::joinable!(idempotency_keys -> sessions (session_id));
+diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(invoices -> customers (customer_id));
 diesel::joinable!(invoices -> users (created_by));
 diesel::joinable!(live_events -> users (user_id));

@@ -1,6 +1,6 @@
 //! Server-side sign-in sessions. Only hashes of the cookie's secret and CSRF token are stored.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 
 use crate::schema::{sessions, users};
@@ -17,6 +17,8 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub user_agent: Option<String>,
+    /// The last request made with it (to the minute).
+    pub last_seen_at: DateTime<Utc>,
 }
 
 /// A session to insert.
@@ -38,20 +40,45 @@ pub fn insert(conn: &mut PgConnection, new: &NewSession<'_>) -> QueryResult<Sess
         .get_result(conn)
 }
 
-/// The unexpired session with this token hash, with its (enabled) user.
+/// How stale `last_seen_at` may get before a use writes it again: spares a write per request.
+const LAST_SEEN_PRECISION: TimeDelta = TimeDelta::minutes(1);
+
+/// The session with this token hash, with its (enabled) user, when it is neither expired nor
+/// idle: used within `idle` of `now`.
 pub fn find_active(
     conn: &mut PgConnection,
     token_hash: &[u8],
     now: DateTime<Utc>,
+    idle: TimeDelta,
 ) -> QueryResult<Option<(Session, User)>> {
     sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::expires_at.gt(now))
+        .filter(sessions::last_seen_at.gt(now - idle))
         .filter(users::disabled_at.is_null())
         .select((Session::as_select(), User::as_select()))
         .first(conn)
         .optional()
+}
+
+/// Records a use of the session at `now`, which keeps it from going `idle`; written at most
+/// once a minute (or a tenth of `idle`, when shorter, so that a session in use never looks idle).
+pub fn touch(
+    conn: &mut PgConnection,
+    id: i64,
+    now: DateTime<Utc>,
+    idle: TimeDelta,
+) -> QueryResult<()> {
+    let precision = LAST_SEEN_PRECISION.min(idle / 10);
+    diesel::update(
+        sessions::table
+            .filter(sessions::id.eq(id))
+            .filter(sessions::last_seen_at.lt(now - precision)),
+    )
+    .set(sessions::last_seen_at.eq(now))
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// Ends the session with this token hash at once; returns whether there was one.
@@ -61,9 +88,21 @@ pub fn delete_by_token_hash(conn: &mut PgConnection, token_hash: &[u8]) -> Query
         .map(|n| n > 0)
 }
 
-/// Deletes sessions that expired before `now`; returns how many.
-pub fn delete_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)
+/// Deletes sessions that expired before `now`, or were last used before `now - idle`;
+/// returns how many.
+pub fn delete_expired(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    idle: TimeDelta,
+) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table.filter(
+            sessions::expires_at
+                .le(now)
+                .or(sessions::last_seen_at.le(now - idle)),
+        ),
+    )
+    .execute(conn)
 }
 
 /// Ends every session of `user` but the one with `keep` (the caller's own, if any); returns

@@ -187,11 +187,16 @@ fn update_keeping_an_admin(
 
 /// An admin's change to an account, recorded with what really changed (a password reset, never
 /// the password); `Ok(None)` and nothing changed when no enabled admin would remain.
+///
+/// A password reset or a disable ends the account's sessions (all but `keep_session`, the
+/// admin's own when they change their own account) and revokes its API tokens, recorded as
+/// revoked by `actor`; enabling the account again brings none of them back.
 pub fn change(
     conn: &mut PgConnection,
     actor: UserId,
     id: UserId,
     changes: &UserChanges,
+    keep_session: Option<&[u8]>,
 ) -> QueryResult<Option<User>> {
     conn.transaction(|conn| {
         let before = find(conn, id)?;
@@ -208,29 +213,54 @@ pub fn change(
             let event = AuditEvent::UserUpdated(diff);
             audit::record(conn, Some(actor), Trail::User(id), &event)?;
         }
+        let disabled = matches!(changes.disabled_at, Some(Some(_)));
+        if changes.password_hash.is_some() || disabled {
+            crate::sessions::delete_others(conn, id, keep_session)?;
+            crate::api_tokens::revoke_all(conn, actor, id, Utc::now())?;
+        }
         Ok(Some(after))
     })
 }
 
+/// What a change of one's own password ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordChanged {
+    /// Other sessions ended.
+    pub sessions_ended: usize,
+    /// API tokens revoked.
+    pub tokens_revoked: usize,
+}
+
 /// A user's change of their own password: the new hash, every other session ended (all but
-/// `keep_session`, the one that asked), recorded on their history.
+/// `keep_session`, the one that asked), their API tokens revoked when `revoke_tokens`, recorded
+/// on their history.
 pub fn change_own_password(
     conn: &mut PgConnection,
     id: UserId,
     hash: &str,
     keep_session: Option<&[u8]>,
-) -> QueryResult<()> {
+    revoke_tokens: bool,
+) -> QueryResult<PasswordChanged> {
     conn.transaction(|conn| {
         diesel::update(users::table.find(id))
             .set(users::password_hash.eq(hash))
             .execute(conn)?;
-        crate::sessions::delete_others(conn, id, keep_session)?;
+        let sessions_ended = crate::sessions::delete_others(conn, id, keep_session)?;
         audit::record(
             conn,
             Some(id),
             Trail::User(id),
             &AuditEvent::PasswordChanged {},
-        )
+        )?;
+        let tokens_revoked = if revoke_tokens {
+            crate::api_tokens::revoke_all(conn, id, id, Utc::now())?
+        } else {
+            0
+        };
+        Ok(PasswordChanged {
+            sessions_ended,
+            tokens_revoked,
+        })
     })
 }
 

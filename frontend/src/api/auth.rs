@@ -1,6 +1,8 @@
 //! Signing in and out, the signed-in user, and one's own password.
 
-use crm_contract::auth::{LoginRequest, PasswordChange, SignedIn, UpdateMeRequest, UserResponse};
+use crm_contract::auth::{
+    LoginRequest, PasswordChange, PasswordChanged, SignedIn, UpdateMeRequest, UserResponse,
+};
 
 use super::{ApiError, paths, transport};
 
@@ -24,7 +26,8 @@ pub async fn logout() -> Result<(), ApiError> {
     transport::post_empty(&paths::logout()).await
 }
 
-/// `POST /auth/password`: changes one's own password (other sessions are signed out).
-pub async fn change_password(body: &PasswordChange) -> Result<(), ApiError> {
-    transport::post_no_content(&paths::password(), body).await
+/// `POST /auth/password`: changes one's own password (other sessions are signed out, API
+/// tokens revoked as asked); says what ended.
+pub async fn change_password(body: &PasswordChange) -> Result<PasswordChanged, ApiError> {
+    transport::post(&paths::password(), body).await
 }

@@ -147,11 +147,6 @@ pub(super) async fn post_empty(path: &str) -> Result<(), ApiError> {
     call(Method::POST, path, None).await.map(|_| ())
 }
 
-/// `POST path` with a JSON body and no meaningful answer body (204).
-pub(super) async fn post_no_content<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
-    call(Method::POST, path, encode(body)).await.map(|_| ())
-}
-
 /// `PATCH path` with a JSON body.
 pub(super) async fn patch<B: Serialize, T: DeserializeOwned>(
     path: &str,

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::components::field::{
-    FormAlert, TextField, focus_first_invalid, passes_checks, show_save_error,
+    CheckField, FormAlert, TextField, focus_first_invalid, passes_checks, show_save_error,
 };
 use crate::components::modal::confirm;
 use crate::pages::local_time;
@@ -27,13 +27,13 @@ pub fn SettingsPage() -> impl IntoView {
         api::tokens::list()
     });
     let name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let lifetime = RwSignal::new(String::new());
     let errors = RwSignal::new(FieldErrors::new());
     let created = RwSignal::new(None::<CreatedToken>);
 
-    let create = Action::new_local(move |token_name: &String| {
-        let body = CreateTokenRequest {
-            name: token_name.clone(),
-        };
+    let create = Action::new_local(move |body: &CreateTokenRequest| {
+        let body = body.clone();
         async move {
             match api::tokens::create(&body).await {
                 Ok(created_token) => {
@@ -42,6 +42,7 @@ pub fn SettingsPage() -> impl IntoView {
                         created_token.token.name
                     ));
                     name.set(String::new());
+                    password.set(String::new());
                     created.set(Some(created_token));
                     reload.update(|n| *n += 1);
                 }
@@ -67,15 +68,20 @@ pub fn SettingsPage() -> impl IntoView {
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        if create.pending().get_untracked() {
+            return;
+        }
         let mut found = FieldErrors::new();
         let parsed = found.check("name", TokenName::parse(&name.get_untracked()));
-        errors.set(found);
-        match parsed {
-            Some(token_name) if !create.pending().get_untracked() => {
-                create.dispatch(token_name.into_inner());
-            }
-            Some(_) => {}
-            None => focus_first_invalid("token-form"),
+        if password.get_untracked().is_empty() {
+            found.add("current_password", crm_domain::REQUIRED);
+        }
+        if let (Some(token_name), true) = (parsed, passes_checks(found, errors, "token-form")) {
+            create.dispatch(CreateTokenRequest {
+                name: token_name.into_inner(),
+                current_password: password.get_untracked(),
+                expires_in_days: lifetime.get_untracked().parse().ok(),
+            });
         }
     };
     let pending = create.pending();
@@ -108,11 +114,19 @@ pub fn SettingsPage() -> impl IntoView {
                 }
             })}
             <form id="token-form" class="row g-2 align-items-start mb-3" novalidate on:submit=on_submit>
-                <div class="col-sm-8">
+                <div class="col-sm-4">
                     <TextField label="Token name" name="name" value=name errors=errors
                         help="What the token is for, e.g. \u{201c}invoice import script\u{201d}."/>
                 </div>
-                <div class="col-sm-4 pt-sm-4 mt-sm-2">
+                <div class="col-sm-3">
+                    <LifetimeField value=lifetime errors=errors/>
+                </div>
+                <div class="col-sm-3">
+                    <TextField label="Confirm with your password" name="current_password" scope="token"
+                        value=password errors=errors input_type="password"
+                        autocomplete="current-password" required=true/>
+                </div>
+                <div class="col-sm-2 pt-sm-4 mt-sm-2">
                     <button type="submit" class="btn btn-primary" disabled=move || pending.get()>
                         {move || if pending.get() { "Creating…" } else { "Create token" }}
                     </button>
@@ -133,6 +147,10 @@ pub fn SettingsPage() -> impl IntoView {
                                             <div class="small text-muted">
                                                 {format!("Created {}", local_time(token.created_at))}
                                                 {token.last_used_at.map(|t| format!(" · last used {}", local_time(t)))}
+                                                {match token.expires_at {
+                                                    Some(t) => format!(" · expires {}", local_time(t)),
+                                                    None => " · never expires".to_owned(),
+                                                }}
                                             </div>
                                         </div>
                                         <button type="button" class="btn btn-sm btn-outline-danger"
@@ -150,7 +168,7 @@ pub fn SettingsPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
-        <PasswordSection/>
+        <PasswordSection tokens_changed=reload/>
         <TimeZoneSection/>
         <NotificationSection/>
         <Show when=is_admin>
@@ -159,23 +177,67 @@ pub fn SettingsPage() -> impl IntoView {
     }
 }
 
-/// Changing one's own password.
+/// How long a new token works: never, or a number of days.
 #[component]
-fn PasswordSection() -> impl IntoView {
+fn LifetimeField(value: RwSignal<String>, errors: RwSignal<FieldErrors>) -> impl IntoView {
+    const FIELD: &str = "expires_in_days";
+    let messages =
+        move || errors.with(|e| e.get(FIELD).map(<[String]>::to_vec).unwrap_or_default());
+    let class = move || {
+        if messages().is_empty() {
+            "form-select"
+        } else {
+            "form-select is-invalid"
+        }
+    };
+    let choices = [
+        ("", "Never"),
+        ("30", "In 30 days"),
+        ("90", "In 90 days"),
+        ("365", "In 365 days"),
+    ];
+    view! {
+        <div class="mb-3">
+            <label for="field-expires_in_days" class="form-label">"Expires"</label>
+            <select id="field-expires_in_days" name=FIELD class=class
+                aria-describedby="field-expires_in_days-error"
+                on:change=move |ev| value.set(event_target_value(&ev))>
+                {choices.into_iter().map(|(days, label)| view! {
+                    <option value=days selected=move || value.get() == days>{label}</option>
+                }).collect_view()}
+            </select>
+            <div id="field-expires_in_days-error" class="invalid-feedback">
+                {move || messages().into_iter().map(|m| view! { <div>{m}</div> }).collect_view()}
+            </div>
+        </div>
+    }
+}
+
+/// Changing one's own password; `tokens_changed` is bumped when tokens were revoked with it.
+#[component]
+fn PasswordSection(tokens_changed: RwSignal<u32>) -> impl IntoView {
     let toasts = use_toasts();
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
+    let revoke_tokens = RwSignal::new(true);
     let errors = RwSignal::new(FieldErrors::new());
     let alert = RwSignal::new(None::<String>);
     let save = Action::new_local(move |body: &PasswordChange| {
         let body = body.clone();
         async move {
             match api::auth::change_password(&body).await {
-                Ok(()) => {
+                Ok(changed) => {
                     current.set(String::new());
                     new.set(String::new());
                     errors.set(FieldErrors::new());
-                    toasts.success("Password changed. Your other sessions are signed out.");
+                    toasts.success(match changed.tokens_revoked {
+                        0 => "Password changed. Your other sessions are signed out.".to_owned(),
+                        1 => "Password changed. Your other sessions are signed out and your API token is revoked.".to_owned(),
+                        n => format!("Password changed. Your other sessions are signed out and your {n} API tokens are revoked."),
+                    });
+                    if changed.tokens_revoked > 0 {
+                        tokens_changed.update(|n| *n += 1);
+                    }
                 }
                 Err(error) => show_save_error(error, "password-form", errors, alert, toasts),
             }
@@ -196,6 +258,7 @@ fn PasswordSection() -> impl IntoView {
             save.dispatch(PasswordChange {
                 current_password: current.get_untracked(),
                 new_password: new.get_untracked(),
+                revoke_tokens: revoke_tokens.get_untracked(),
             });
         }
     };
@@ -215,6 +278,7 @@ fn PasswordSection() -> impl IntoView {
                         help="At least 10 characters."/>
                 </div>
                 <div class="col-sm-4 pt-sm-4 mt-sm-2">
+                    <CheckField label="Also revoke my API tokens" name="revoke_tokens" value=revoke_tokens/>
                     <button type="submit" class="btn btn-outline-primary" disabled=move || pending.get()>
                         {move || if pending.get() { "Changing…" } else { "Change password" }}
                     </button>

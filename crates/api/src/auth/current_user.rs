@@ -1,4 +1,6 @@
-//! The `CurrentUser` extractor: a bearer token, or a session cookie plus CSRF check.
+//! Who is asking: a bearer token, or a session cookie plus CSRF check. [`authenticate`] works it
+//! out once per request (the idempotency middleware asks before the handler does); the
+//! `CurrentUser` extractor reuses the answer.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +22,8 @@ use crate::state::AppState;
 pub enum AuthMethod {
     /// A session cookie; holds the session secret's hash, so sign-out can end it.
     Session {
+        /// The session's row.
+        id: i64,
         /// SHA-256 of the session secret.
         token_hash: Vec<u8>,
     },
@@ -55,6 +59,18 @@ impl CurrentUser {
         self.role == Role::Admin
     }
 
+    /// The credential the request was authenticated with, which its idempotency keys belong to.
+    pub fn idempotency_owner(&self) -> crm_db::idempotency::Owner {
+        use crm_db::idempotency::Credential;
+        crm_db::idempotency::Owner {
+            user: self.id,
+            credential: match &self.method {
+                AuthMethod::Session { id, .. } => Credential::Session(*id),
+                AuthMethod::Token { id } => Credential::Token(*id),
+            },
+        }
+    }
+
     fn new(user: User, method: AuthMethod) -> Result<Self, ApiError> {
         Ok(Self {
             id: user.id,
@@ -66,38 +82,64 @@ impl CurrentUser {
             method,
         })
     }
-
-    /// Checks the request's credentials: a bearer token, or a session cookie (with the CSRF
-    /// header on unsafe methods).
-    pub async fn authenticate(req: &HttpRequest) -> Result<Self, ApiError> {
-        let state = req
-            .app_data::<web::Data<AppState>>()
-            .cloned()
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no AppState")))?;
-        match Credentials::of(req)? {
-            Credentials::Bearer(token) => authenticate_token(&state, token).await,
-            Credentials::Session { secret, csrf } => {
-                authenticate_session(&state, secret, csrf).await
-            }
-        }
-    }
 }
 
 impl FromRequest for CurrentUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
-    /// The user [`super::required`] authenticated, or (on a route it does not cover) the
-    /// request's credentials checked now.
+    /// The user [`authenticate`] worked out (the sign-in middleware, [`super::required`], asks
+    /// first on every route that needs sign-in), or on other routes the credentials checked now.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let known = req.extensions().get::<Self>().cloned();
         let req = req.clone();
-        Box::pin(async move {
-            match known {
-                Some(user) => Ok(user),
-                None => Self::authenticate(&req).await,
-            }
-        })
+        Box::pin(async move { authenticate(&req).await })
+    }
+}
+
+/// The outcome of authenticating a request, kept in its extensions so that it is worked out
+/// (and the session slid) once, however many parts of the app ask.
+#[derive(Debug, Clone)]
+enum Outcome {
+    SignedIn(CurrentUser),
+    NotSignedIn,
+    Forbidden(String),
+}
+
+/// Who sends `req`: its bearer token or its session (with the CSRF token on unsafe methods),
+/// still valid now. 401 without valid credentials, 403 for an unsafe cookie request without the
+/// matching CSRF token; worked out once per request and remembered for later callers (a failure
+/// to reach the database is not remembered).
+pub async fn authenticate(req: &HttpRequest) -> Result<CurrentUser, ApiError> {
+    let known = req.extensions().get::<Outcome>().cloned();
+    if let Some(outcome) = known {
+        return match outcome {
+            Outcome::SignedIn(user) => Ok(user),
+            Outcome::NotSignedIn => Err(ApiError::Unauthorized),
+            Outcome::Forbidden(message) => Err(ApiError::Forbidden(message)),
+        };
+    }
+    let result = resolve(req).await;
+    let outcome = match &result {
+        Ok(user) => Some(Outcome::SignedIn(user.clone())),
+        Err(ApiError::Unauthorized) => Some(Outcome::NotSignedIn),
+        Err(ApiError::Forbidden(message)) => Some(Outcome::Forbidden(message.clone())),
+        Err(_) => None,
+    };
+    if let Some(outcome) = outcome {
+        req.extensions_mut().insert(outcome);
+    }
+    result
+}
+
+/// Checks the request's credentials against the database.
+async fn resolve(req: &HttpRequest) -> Result<CurrentUser, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no AppState")))?;
+    match Credentials::of(req)? {
+        Credentials::Bearer(token) => authenticate_token(&state, token).await,
+        Credentials::Session { secret, csrf } => authenticate_session(&state, secret, csrf).await,
     }
 }
 
@@ -144,9 +186,10 @@ async fn authenticate_token(state: &AppState, token: String) -> Result<CurrentUs
     let token_hash = secrets::hash(&token);
     let (token, user) = state
         .db(move |conn| {
-            let found = crm_db::api_tokens::find_active(conn, &token_hash)?;
+            let now = Utc::now();
+            let found = crm_db::api_tokens::find_active(conn, &token_hash, now)?;
             if let Some((token, _)) = &found {
-                crm_db::api_tokens::touch(conn, token.id, Utc::now())?;
+                crm_db::api_tokens::touch(conn, token.id, now)?;
             }
             Ok(found)
         })
@@ -162,13 +205,15 @@ async fn authenticate_session(
 ) -> Result<CurrentUser, ApiError> {
     let token_hash = secrets::hash(&secret);
     let lookup_hash = token_hash.clone();
+    let idle = state.config.session_idle;
     let (session, user) = state
         .db(move |conn| {
-            Ok(crm_db::sessions::find_active(
-                conn,
-                &lookup_hash,
-                Utc::now(),
-            )?)
+            let now = Utc::now();
+            let found = crm_db::sessions::find_active(conn, &lookup_hash, now, idle)?;
+            if let Some((session, _)) = &found {
+                crm_db::sessions::touch(conn, session.id, now, idle)?;
+            }
+            Ok(found)
         })
         .await?
         .ok_or(ApiError::Unauthorized)?;
@@ -180,5 +225,11 @@ async fn authenticate_session(
             ));
         }
     }
-    CurrentUser::new(user, AuthMethod::Session { token_hash })
+    CurrentUser::new(
+        user,
+        AuthMethod::Session {
+            id: session.id,
+            token_hash,
+        },
+    )
 }

@@ -9,4 +9,4 @@ pub mod required;
 pub mod secrets;
 
 pub use admin::{Admin, AdminOrSelf};
-pub use current_user::{AuthMethod, CurrentUser};
+pub use current_user::{AuthMethod, CurrentUser, authenticate};

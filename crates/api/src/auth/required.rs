@@ -9,12 +9,9 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-
-use super::CurrentUser;
 
 /// `(METHOD, path template)` of every documented operation that needs sign-in.
 static PROTECTED: LazyLock<HashSet<(String, String)>> = LazyLock::new(|| {
@@ -33,18 +30,16 @@ static PROTECTED: LazyLock<HashSet<(String, String)>> = LazyLock::new(|| {
 });
 
 /// The middleware (`actix_web::middleware::from_fn`): authenticates the request when its route
-/// needs sign-in and keeps the [`CurrentUser`] in the request's extensions for the handler.
+/// needs sign-in and keeps the [`super::CurrentUser`] in the request's extensions for the handler.
 /// Requests no route takes pass on, to get their 404 or 405.
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     if needs_sign_in(&req) {
-        match CurrentUser::authenticate(req.request()).await {
-            Ok(user) => {
-                req.extensions_mut().insert(user);
-            }
-            Err(error) => return Ok(req.error_response(error)),
+        // Remembered in the request's extensions for the handler's `CurrentUser`.
+        if let Err(error) = super::authenticate(req.request()).await {
+            return Ok(req.error_response(error));
         }
     }
     next.call(req)

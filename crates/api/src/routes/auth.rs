@@ -2,7 +2,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::Utc;
-use crm_contract::auth::{LoginRequest, PasswordChange, SignedIn, UpdateMeRequest, UserResponse};
+use crm_contract::auth::{
+    LoginRequest, PasswordChange, PasswordChanged, SignedIn, UpdateMeRequest, UserResponse,
+};
 use crm_db::users::User;
 use crm_domain::{FieldErrors, REQUIRED, TimeZone};
 
@@ -136,7 +138,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
-    if let AuthMethod::Session { token_hash } = user.method {
+    if let AuthMethod::Session { token_hash, .. } = user.method {
         state
             .db(move |conn| Ok(crm_db::sessions::delete_by_token_hash(conn, &token_hash)?))
             .await?;
@@ -151,12 +153,13 @@ pub async fn logout(
 }
 
 /// Changes the signed-in user's own password. Every other session of theirs ends (a session
-/// someone else may have opened with the old password); this one stays.
+/// someone else may have opened with the old password); this one stays. Their API tokens are
+/// revoked too unless `revoke_tokens` is `false`.
 #[utoipa::path(
     tag = "auth",
     request_body = PasswordChange,
     responses(
-        (status = 204, description = "Changed; other sessions ended"),
+        (status = 200, description = "Changed; other sessions ended, tokens revoked as asked", body = PasswordChanged),
         (status = 429, description = "Too many wrong current passwords: wait `Retry-After` seconds", body = crm_contract::Problem, content_type = "application/problem+json"),
         Write,
     ),
@@ -168,38 +171,64 @@ pub async fn change_password(
     state: web::Data<AppState>,
     user: CurrentUser,
     JsonBody(body): JsonBody<PasswordChange>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<PasswordChanged>, ApiError> {
     let mut errors = FieldErrors::new();
     let new = errors.check(
         "new_password",
         crm_domain::Password::parse(&body.new_password),
     );
-    match login_limit::check_current_password(&state, &req, &user, &body.current_password).await {
-        Ok(()) => {}
-        Err(ApiError::Invalid(wrong)) => errors.merge(wrong),
-        Err(other) => return Err(other),
-    }
+    check_current_password(&state, &req, &user, &body.current_password, &mut errors).await?;
     let (Some(new), true) = (new, errors.is_empty()) else {
         return Err(errors.into());
     };
     let hash = password::hash_off_thread(new).await?;
+    let (id, revoke_tokens) = (user.id, body.revoke_tokens);
     let keep = match user.method {
-        AuthMethod::Session { token_hash } => Some(token_hash),
+        AuthMethod::Session { token_hash, .. } => Some(token_hash),
         AuthMethod::Token { .. } => None,
     };
-    let id = user.id;
-    state
+    let ended = state
         .db(move |conn| {
-            Ok(crm_db::users::change_own_password(
-                conn,
-                id,
-                &hash,
-                keep.as_deref(),
-            )?)
+            let own =
+                crm_db::users::change_own_password(conn, id, &hash, keep.as_deref(), revoke_tokens);
+            Ok(own?)
         })
         .await?;
-    tracing::info!(user_id = id.get(), "password changed");
-    Ok(HttpResponse::NoContent().finish())
+    tracing::info!(
+        user_id = id.get(),
+        tokens_revoked = ended.tokens_revoked,
+        "password changed"
+    );
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(web::Json(PasswordChanged {
+        sessions_ended: count(ended.sessions_ended),
+        tokens_revoked: count(ended.tokens_revoked),
+    }))
+}
+
+/// Checks that `password` is the signed-in user's own, adding a `current_password` error to
+/// `errors` when it is missing or wrong; counted and delayed like sign-in
+/// ([`login_limit::check_current_password`], 429 while waiting). Every check of the current
+/// password goes through here.
+pub(crate) async fn check_current_password(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &CurrentUser,
+    password: &str,
+    errors: &mut FieldErrors,
+) -> Result<(), ApiError> {
+    if password.is_empty() {
+        errors.add("current_password", REQUIRED);
+        return Ok(());
+    }
+    match login_limit::check_current_password(state, req, user, password).await {
+        Ok(()) => Ok(()),
+        Err(ApiError::Invalid(wrong)) => {
+            errors.merge(wrong);
+            Ok(())
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// The signed-in user.

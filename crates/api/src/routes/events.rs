@@ -213,17 +213,19 @@ fn resync_frame() -> Bytes {
     Bytes::from(format!("event: {RESYNC}\ndata: {{}}\n\n"))
 }
 
-/// Whether the credential the stream was opened with still holds (signed out, expired,
-/// revoked or disabled ends the stream). A database that cannot answer keeps it open.
+/// Whether the credential the stream was opened with still holds (signed out, expired, idle,
+/// revoked or disabled ends the stream; the open stream itself does not count as use). A database that cannot answer keeps it open.
 async fn still_signed_in(state: &AppState, user: &CurrentUser) -> bool {
     let method = user.method.clone();
+    let idle = state.config.session_idle;
     let checked = state
         .db(move |conn| {
+            let now = Utc::now();
             Ok(match &method {
-                AuthMethod::Session { token_hash } => {
-                    crm_db::sessions::find_active(conn, token_hash, Utc::now())?.is_some()
+                AuthMethod::Session { token_hash, .. } => {
+                    crm_db::sessions::find_active(conn, token_hash, now, idle)?.is_some()
                 }
-                AuthMethod::Token { id } => crm_db::api_tokens::is_active(conn, *id)?,
+                AuthMethod::Token { id } => crm_db::api_tokens::is_active(conn, *id, now)?,
             })
         })
         .await;

@@ -1,7 +1,7 @@
 //! Personal API tokens: list, create (the secret is shown once), revoke.
 
-use actix_web::{HttpResponse, delete, get, post, web};
-use chrono::Utc;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use chrono::{DateTime, TimeDelta, Utc};
 use crm_contract::ApiTokenId;
 use crm_contract::tokens::{CreateTokenRequest, CreatedToken, TokenList, TokenResponse};
 use crm_db::api_tokens::{ApiToken, NewApiToken};
@@ -11,6 +11,7 @@ use crate::auth::{CurrentUser, secrets};
 use crate::error::ApiError;
 use crate::error::responses::{ActOnOne, NotSignedIn, Unavailable, Write};
 use crate::extract::JsonBody;
+use crate::routes::auth::check_current_password;
 use crate::state::AppState;
 
 /// Characters of the secret kept visible in lists.
@@ -24,10 +25,32 @@ fn response(token: ApiToken) -> TokenResponse {
         prefix: token.prefix,
         created_at: token.created_at,
         last_used_at: token.last_used_at,
+        expires_at: token.expires_at,
     }
 }
 
-/// Lists the signed-in user's active API tokens.
+/// When a token made now for `days` expires: 1 to 365 days, or never (`None`).
+fn expiry(
+    errors: &mut FieldErrors,
+    days: Option<i64>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let days = days?;
+    if (1..=CreateTokenRequest::MAX_DAYS).contains(&days) {
+        Some(now + TimeDelta::days(days))
+    } else {
+        errors.add(
+            "expires_in_days",
+            format!(
+                "Must be between 1 and {} days, or left out for a token that never expires.",
+                CreateTokenRequest::MAX_DAYS
+            ),
+        );
+        None
+    }
+}
+
+/// Lists the signed-in user's working API tokens (neither revoked nor expired).
 #[utoipa::path(
     tag = "tokens",
     operation_id = "list_tokens",
@@ -44,20 +67,30 @@ pub async fn list(
     user: CurrentUser,
 ) -> Result<web::Json<TokenList>, ApiError> {
     let tokens = state
-        .db(move |conn| Ok(crm_db::api_tokens::list_active_for_user(conn, user.id)?))
+        .db(move |conn| {
+            Ok(crm_db::api_tokens::list_active_for_user(
+                conn,
+                user.id,
+                Utc::now(),
+            )?)
+        })
         .await?;
     Ok(web::Json(TokenList {
         items: tokens.into_iter().map(response).collect(),
     }))
 }
 
-/// Creates an API token; the answer holds its secret, shown this once.
+/// Creates an API token, optionally expiring; the answer holds its secret, shown this once.
+///
+/// Asks for the current password again (422 on `current_password` when missing or wrong):
+/// a token acts as its owner until it is revoked or expires.
 #[utoipa::path(
     tag = "tokens",
     operation_id = "create_token",
     request_body = CreateTokenRequest,
     responses(
         (status = 201, description = "Created; `token` is the secret, shown this once", body = CreatedToken),
+        (status = 429, description = "Too many wrong current passwords: wait `Retry-After` seconds", body = crm_contract::Problem, content_type = "application/problem+json"),
         Write,
     ),
     security(("session" = []), ("bearer" = []))
@@ -65,11 +98,15 @@ pub async fn list(
 #[post("/tokens")]
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: CurrentUser,
     JsonBody(body): JsonBody<CreateTokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = FieldErrors::new();
-    let Some(name) = errors.check("name", TokenName::parse(&body.name)) else {
+    let name = errors.check("name", TokenName::parse(&body.name));
+    let expires_at = expiry(&mut errors, body.expires_in_days, Utc::now());
+    check_current_password(&state, &req, &user, &body.current_password, &mut errors).await?;
+    let (Some(name), true) = (name, errors.is_empty()) else {
         return Err(errors.into());
     };
     let secret = secrets::generate_api_token();
@@ -82,6 +119,7 @@ pub async fn create(
                 name: name.as_str(),
                 token_hash: &token_hash,
                 prefix: &prefix,
+                expires_at,
             };
             Ok(crm_db::api_tokens::create(conn, &new)?)
         })

@@ -1,5 +1,6 @@
 //! Staff accounts, managed by admins: list, add, rename, change role, reset a password,
-//! disable (which ends the user's sessions and tokens at once) and enable again.
+//! disable and enable again. A reset or a disable ends the user's sessions and revokes their
+//! API tokens at once, for good.
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::Utc;
@@ -11,7 +12,7 @@ use crm_db::users::{User, UserChanges};
 use crm_domain::{EmailAddress, FieldErrors, Password, Role, UserName};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Admin, AdminOrSelf, password};
+use crate::auth::{Admin, AdminOrSelf, AuthMethod, password};
 use crate::error::ApiError;
 use crate::error::responses::{InvalidInput, NotFound, NotSignedIn, Unavailable, Write, WriteOne};
 use crate::extract::JsonBody;
@@ -191,7 +192,9 @@ pub async fn create(
 }
 
 /// Renames, changes the role of, resets the password of, disables or enables an account
-/// (admins only). At least one enabled admin always remains.
+/// (admins only). At least one enabled admin always remains. A password reset or a disable
+/// signs the account out everywhere and revokes its API tokens (an admin changing their own
+/// account keeps the session that asked); enabling it again brings none of them back.
 #[utoipa::path(
     tag = "users",
     operation_id = "update_user",
@@ -215,8 +218,15 @@ pub async fn update(
     let id = id.into_inner();
     let changes = account_changes(body).await?;
     let actor = user.id;
+    let keep = match user.method {
+        AuthMethod::Session { token_hash, .. } if id == actor => Some(token_hash),
+        _ => None,
+    };
     let updated = state
-        .db(move |conn| Ok(crm_db::users::change(conn, actor, id, &changes)?))
+        .db(move |conn| {
+            let changed = crm_db::users::change(conn, actor, id, &changes, keep.as_deref());
+            Ok(changed?)
+        })
         .await?
         .ok_or_else(|| {
             ApiError::Conflict(

@@ -242,8 +242,35 @@ where
     session_of(&answer)
 }
 
-/// Creates an API token for the session's user and returns its secret.
+/// Has the admin of `admin` add a staff account named Grace Hopper with this email and password;
+/// returns its id.
+pub async fn add_staff<S, B>(app: &S, admin: &Session, email: &str, password: &str) -> i64
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let body = json!({"name": "Grace Hopper", "email": email, "password": password});
+    let added = send(
+        app,
+        admin.apply(TestRequest::post().uri("/api/v1/users").set_json(body)),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    added.json["id"].as_i64().expect("the account's id")
+}
+
+/// Creates an API token for Ada, the admin (signed in as `session`), and returns its secret.
 pub async fn create_token<S, B>(app: &S, session: &Session, name: &str) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    create_token_as(app, session, name, ADMIN_PASSWORD).await
+}
+
+/// Creates an API token for the session's user, whose password is `password`, and returns its
+/// secret.
+pub async fn create_token_as<S, B>(app: &S, session: &Session, name: &str, password: &str) -> String
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
@@ -253,7 +280,7 @@ where
         session.apply(
             TestRequest::post()
                 .uri("/api/v1/tokens")
-                .set_json(json!({"name": name})),
+                .set_json(json!({"name": name, "current_password": password})),
         ),
     )
     .await;
