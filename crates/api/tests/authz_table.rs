@@ -163,7 +163,7 @@ async fn every_operation_checks_credentials_csrf_and_role_before_reading_its_inp
     .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let staff = session_of(&send(&app, login("grace@example.com", "a long passphrase")).await);
-    let staff_token = create_token(&app, &staff, "staff table").await;
+    let staff_token = create_token_as(&app, &staff, "staff table", "a long passphrase").await;
 
     let operations = operations();
     let mut found = Findings::default();

@@ -192,6 +192,16 @@ async fn a_session_left_idle_answers_401_and_each_use_slides_it() {
     let before = last_seen(&db);
     send(&app, session.apply(me())).await;
     assert_eq!(last_seen(&db), before);
+    // A write refused for want of its CSRF token (a cross-site post) is not a use.
+    last_used(&db, TimeDelta::seconds(50));
+    let before = last_seen(&db);
+    let cross_site = TestRequest::post()
+        .uri("/api/v1/customers")
+        .set_json(json!({"name": "Grace"}));
+    send(&app, session.cookie_only(cross_site))
+        .await
+        .assert_problem(403);
+    assert_eq!(last_seen(&db), before, "not slid");
 
     // Unused for longer than the limit: signed out, for writes too.
     last_used(&db, TimeDelta::seconds(61));

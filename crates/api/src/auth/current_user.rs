@@ -206,24 +206,29 @@ async fn authenticate_session(
     let token_hash = secrets::hash(&secret);
     let lookup_hash = token_hash.clone();
     let idle = state.config.session_idle;
-    let (session, user) = state
+    // A request refused for its CSRF token does not keep the session alive.
+    let (session, user, csrf_ok) = state
         .db(move |conn| {
             let now = Utc::now();
-            let found = crm_db::sessions::find_active(conn, &lookup_hash, now, idle)?;
-            if let Some((session, _)) = &found {
+            let Some((session, user)) =
+                crm_db::sessions::find_active(conn, &lookup_hash, now, idle)?
+            else {
+                return Ok(None);
+            };
+            let csrf_ok = csrf.is_none_or(|header| {
+                header.is_some_and(|token| secrets::matches(&token, &session.csrf_token_hash))
+            });
+            if csrf_ok {
                 crm_db::sessions::touch(conn, session.id, now, idle)?;
             }
-            Ok(found)
+            Ok(Some((session, user, csrf_ok)))
         })
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    if let Some(header) = csrf {
-        let valid = header.is_some_and(|token| secrets::matches(&token, &session.csrf_token_hash));
-        if !valid {
-            return Err(ApiError::Forbidden(
-                "Missing or wrong CSRF token: send the crm_csrf cookie's value in the X-CSRF-Token header.".into(),
-            ));
-        }
+    if !csrf_ok {
+        return Err(ApiError::Forbidden(
+            "Missing or wrong CSRF token: send the crm_csrf cookie's value in the X-CSRF-Token header.".into(),
+        ));
     }
     CurrentUser::new(
         user,
