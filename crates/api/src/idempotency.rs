@@ -42,66 +42,83 @@ pub async fn middleware(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let key = req
-        .headers()
-        .get(HEADER)
-        .map(|value| value.to_str().map(str::to_owned));
-    let (Some(key), Method::POST) = (key, req.method().clone()) else {
+    let Some((key, owner, state)) = applies(&req).await else {
         return next
             .call(req)
             .await
             .map(ServiceResponse::map_into_boxed_body);
     };
-    if never_stored(req.match_info().unprocessed()) {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
+    let key = match key {
+        Ok(key) => key,
+        Err(error) => return Ok(req.error_response(error)),
+    };
+    let (body, fingerprint) = match buffered(&mut req, &state).await {
+        Ok(read) => read,
+        Err(error) => return Ok(req.error_response(error)),
+    };
+    match claim(&state, owner, key.clone(), fingerprint).await {
+        Ok(None) => {}
+        Ok(Some(replayed)) => return Ok(req.into_response(replayed)),
+        Err(error) => return Ok(req.error_response(error)),
     }
-    let owner = match authenticate(req.request()).await {
-        Ok(user) => user.idempotency_owner(),
-        // The handler gives the same refusal, without the body being read.
-        Err(_) => {
-            return next
-                .call(req)
-                .await
-                .map(ServiceResponse::map_into_boxed_body);
+    req.set_payload(Payload::from(body));
+    match next.call(req).await {
+        Ok(response) => Ok(settle(&state, owner, key, response).await),
+        Err(error) => {
+            forget(&state, owner, key).await;
+            Err(error)
         }
-    };
-    let key = match key.ok().filter(|k| valid_key(k)) {
-        Some(key) => key,
-        None => {
-            let mut errors = FieldErrors::new();
-            errors.add(
-                HEADER,
-                format!("Must be 1 to {MAX_KEY_CHARS} visible ASCII characters, e.g. a UUID."),
-            );
-            return Ok(req.error_response(ApiError::from(errors)));
-        }
-    };
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
-    };
+    }
+}
+
+/// The key (or why it is not one), its owner and the app's state, when the request is one the
+/// middleware looks after: a signed-in POST with an `Idempotency-Key`, to a path whose answers
+/// may be stored. Anything else goes straight to its handler (which refuses a request that is
+/// not signed in, with its body unread).
+async fn applies(
+    req: &ServiceRequest,
+) -> Option<(Result<String, ApiError>, Owner, web::Data<AppState>)> {
+    let key = req.headers().get(HEADER)?;
+    if req.method() != Method::POST || never_stored(req.match_info().unprocessed()) {
+        return None;
+    }
+    let key = key
+        .to_str()
+        .ok()
+        .filter(|k| valid_key(k))
+        .map(str::to_owned);
+    let owner = authenticate(req.request()).await.ok()?.idempotency_owner();
+    let state = req.app_data::<web::Data<AppState>>().cloned()?;
+    let key = key.ok_or_else(|| {
+        let mut errors = FieldErrors::new();
+        errors.add(
+            HEADER,
+            format!("Must be 1 to {MAX_KEY_CHARS} visible ASCII characters, e.g. a UUID."),
+        );
+        ApiError::from(errors)
+    });
+    Some((key, owner, state))
+}
+
+/// Reads the whole body (413 beyond the upload limit, as the upload handler says it) and
+/// fingerprints the request with it.
+async fn buffered(
+    req: &mut ServiceRequest,
+    state: &AppState,
+) -> Result<(web::Bytes, Vec<u8>), ApiError> {
     let max_upload = state
         .config
         .max_upload_bytes
         .max(crate::extract::MAX_JSON_BYTES);
-    // Said as the upload handler says it, whoever notices first.
     let too_large = ApiError::PayloadTooLarge(format!(
         "The upload must be at most {} MiB.",
         max_upload.div_ceil(1024 * 1024)
     ));
     let limit = max_upload.saturating_add(MULTIPART_OVERHEAD);
     if declares_more_than(req.headers(), limit) {
-        return Ok(req.error_response(too_large));
+        return Err(too_large);
     }
-    let body = match read_body(req.take_payload(), limit, too_large).await {
-        Ok(body) => body,
-        Err(error) => return Ok(req.error_response(error)),
-    };
+    let body = read_body(req.take_payload(), limit, too_large).await?;
     let fingerprint = fingerprint(
         req.method().as_str(),
         req.uri().path_and_query().map_or("", |p| p.as_str()),
@@ -110,49 +127,54 @@ pub async fn middleware(
             .map_or(b"".as_slice(), |v| v.as_bytes()),
         &body,
     );
+    Ok((body, fingerprint))
+}
 
-    let claim = {
-        let (key, fingerprint) = (key.clone(), fingerprint.clone());
-        state
-            .db(move |conn| Ok(keys::claim(conn, &owner, &key, &fingerprint)?))
-            .await
-    };
+/// Claims the key for this request: `None` when it is ours to work on, the stored answer when
+/// the request was answered before; 409 while it is still being worked on, 422 when the key
+/// was used for another request.
+async fn claim(
+    state: &AppState,
+    owner: Owner,
+    key: String,
+    fingerprint: Vec<u8>,
+) -> Result<Option<HttpResponse>, ApiError> {
+    let claim = state
+        .db(move |conn| Ok(keys::claim(conn, &owner, &key, &fingerprint)?))
+        .await?;
     match claim {
-        Ok(Claim::Claimed) => {}
-        Ok(Claim::Answered(answer)) => return Ok(req.into_response(replay(answer))),
-        Ok(Claim::InProgress) => {
-            return Ok(req.error_response(ApiError::Conflict(format!(
-                "A request with this {HEADER} is still being worked on; retry in a moment."
-            ))));
-        }
-        Ok(Claim::OtherRequest) => {
+        Claim::Claimed => Ok(None),
+        Claim::Answered(answer) => Ok(Some(replay(answer))),
+        Claim::InProgress => Err(ApiError::Conflict(format!(
+            "A request with this {HEADER} is still being worked on; retry in a moment."
+        ))),
+        Claim::OtherRequest => {
             let mut errors = FieldErrors::new();
             errors.add(
                 HEADER,
                 "This key was used for a different request: use a new key for a new request.",
             );
-            return Ok(req.error_response(ApiError::from(errors)));
+            Err(errors.into())
         }
-        Err(error) => return Ok(req.error_response(error)),
     }
+}
 
-    req.set_payload(Payload::from(body));
-    let response = next.call(req).await;
-    let response = match response {
-        Ok(response) => response,
-        Err(error) => {
-            forget(&state, owner, key).await;
-            return Err(error);
-        }
-    };
+/// After the handler: keeps an answer worth giving again, or releases the key (in the
+/// background after a 503, when PostgreSQL is most likely down).
+async fn settle(
+    state: &AppState,
+    owner: Owner,
+    key: String,
+    response: ServiceResponse<impl MessageBody + 'static>,
+) -> ServiceResponse<BoxBody> {
     let status = response.status();
     if !keeps(status) {
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            forget_later(&state, owner, key);
+            forget_later(state, owner, key);
         } else {
-            forget(&state, owner, key).await;
+            forget(state, owner, key).await;
         }
-        return Ok(response.map_into_boxed_body());
+        return response.map_into_boxed_body();
     }
     let (req, response) = response.into_parts();
     let header_text = |name| {
@@ -162,19 +184,15 @@ pub async fn middleware(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let content_type = header_text(header::CONTENT_TYPE);
-    let location = header_text(header::LOCATION);
+    let (content_type, location) = (
+        header_text(header::CONTENT_TYPE),
+        header_text(header::LOCATION),
+    );
     let (head, body) = response.into_parts();
-    let body = match actix_web::body::to_bytes(body).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            forget(&state, owner, key).await;
-            return Ok(ServiceResponse::new(
-                req,
-                ApiError::internal(anyhow::anyhow!("response body could not be read"))
-                    .error_response(),
-            ));
-        }
+    let Ok(body) = actix_web::body::to_bytes(body).await else {
+        forget(state, owner, key).await;
+        let error = ApiError::internal(anyhow::anyhow!("response body could not be read"));
+        return ServiceResponse::new(req, error.error_response());
     };
     let answer = StoredAnswer {
         status: i16::try_from(status.as_u16()).unwrap_or(i16::MAX),
@@ -189,10 +207,7 @@ pub async fn middleware(
         // The work is done and its answer goes out; only a retry would repeat it.
         tracing::warn!(%error, "idempotent answer not stored");
     }
-    Ok(ServiceResponse::new(
-        req,
-        head.set_body(body).map_into_boxed_body(),
-    ))
+    ServiceResponse::new(req, head.set_body(body).map_into_boxed_body())
 }
 
 /// Whether answers to the path (within `/api/v1`, as the router reads it) are never stored:
