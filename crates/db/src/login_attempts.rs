@@ -64,15 +64,18 @@ pub enum Admission {
 /// Counts an attempt for `account` (an email, lower-cased here) from `client`, unless either
 /// is still waiting out its delay. One transaction: concurrent attempts for the same account
 /// or client queue on its row's lock, so no more than the free attempts are ever admitted.
+/// `clock` is read again once the locks are held, so an attempt that queued behind others
+/// measures its wait from when it was decided (its `Retry-After` never exceeds the delay).
 pub fn admit(
     conn: &mut PgConnection,
     account: &str,
     client: &str,
     policy: &Backoff,
-    now: DateTime<Utc>,
+    clock: impl Fn() -> DateTime<Utc>,
 ) -> QueryResult<Admission> {
     let account = account.to_lowercase();
     conn.transaction(|conn| {
+        let now = clock();
         // Account row first, then client row, in every transaction: no lock cycles.
         diesel::insert_into(login_attempts::table)
             .values(&vec![
@@ -101,6 +104,7 @@ pub fn admit(
             .order((login_attempts::scope.asc(), login_attempts::key.asc()))
             .for_update()
             .load(conn)?;
+        let now = clock();
         if let Some(until) = rows.iter().map(|row| row.3).filter(|at| *at > now).max() {
             return Ok(Admission::Refused {
                 retry_after: until - now,

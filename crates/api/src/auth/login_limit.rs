@@ -94,7 +94,7 @@ where
     let (account, client) = (account.to_owned(), client.to_owned());
     state
         .db(move |conn| {
-            match crm_db::login_attempts::admit(conn, &account, &client, &policy, Utc::now())? {
+            match crm_db::login_attempts::admit(conn, &account, &client, &policy, Utc::now)? {
                 Admission::Admitted => then(conn),
                 Admission::Refused { retry_after } => {
                     let millis = u64::try_from(retry_after.num_milliseconds()).unwrap_or(0);
