@@ -7,7 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use crm_contract::Page;
+use crm_contract::{Page, Total};
 use crm_domain::FieldErrors;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -88,16 +88,16 @@ impl<C> Paging<C> {
     pub fn page<R, T, P: Serialize>(
         &self,
         rows: Vec<R>,
-        total: i64,
+        total: impl Into<Total>,
         position_after: impl Fn(&R) -> P,
         item: impl FnMut(R) -> T,
     ) -> Page<T> {
         let (rows, next_cursor) = split_page(rows, self.limit, position_after);
-        Page {
-            items: rows.into_iter().map(item).collect(),
+        Page::new(
+            rows.into_iter().map(item).collect(),
             next_cursor,
-            total,
-        }
+            total.into(),
+        )
     }
 }
 

@@ -83,6 +83,7 @@ impl<'de> Deserialize<'de> for InvoicePage {
             items: Vec<InvoiceResponse>,
             next_cursor: Option<String>,
             total: i64,
+            total_exact: bool,
             totals: Vec<CurrencyTotal>,
         }
         let flat = Flat::deserialize(deserializer)?;
@@ -91,6 +92,7 @@ impl<'de> Deserialize<'de> for InvoicePage {
                 items: flat.items,
                 next_cursor: flat.next_cursor,
                 total: flat.total,
+                total_exact: flat.total_exact,
             },
             totals: flat.totals,
         })

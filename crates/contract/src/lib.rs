@@ -24,7 +24,7 @@ pub use activity::{ActivityEvent, ActivityPage, Actor, AuditEvent, Change};
 pub use crm_domain::{
     ApiTokenId, AuditEventId, CustomerId, InvoiceId, MessageId, ReminderId, Role, UserId,
 };
-pub use page::Page;
+pub use page::{Page, Total};
 pub use problem::Problem;
 
 /// Paths of the API, built in one place for the server's `Location` headers and the web app.

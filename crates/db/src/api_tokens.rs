@@ -154,14 +154,23 @@ pub fn find_active(
         .optional()
 }
 
-/// Records a use of the token, at most once a minute.
-pub fn touch(conn: &mut PgConnection, id: ApiTokenId, now: DateTime<Utc>) -> QueryResult<()> {
+/// Records a use of `token` (as [`find_active`] read it) at `now`, at most once a minute: a
+/// token used within the minute costs no statement at all.
+pub fn touch(conn: &mut PgConnection, token: &ApiToken, now: DateTime<Utc>) -> QueryResult<()> {
+    if token
+        .last_used_at
+        .is_some_and(|used| used >= now - LAST_USED_PRECISION)
+    {
+        return Ok(());
+    }
     diesel::update(
-        api_tokens::table.filter(api_tokens::id.eq(id)).filter(
-            api_tokens::last_used_at
-                .is_null()
-                .or(api_tokens::last_used_at.lt(now - LAST_USED_PRECISION)),
-        ),
+        api_tokens::table
+            .filter(api_tokens::id.eq(token.id))
+            .filter(
+                api_tokens::last_used_at
+                    .is_null()
+                    .or(api_tokens::last_used_at.lt(now - LAST_USED_PRECISION)),
+            ),
     )
     .set(api_tokens::last_used_at.eq(now))
     .execute(conn)

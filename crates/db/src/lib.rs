@@ -8,6 +8,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod backup;
 pub mod customers;
+pub mod explain;
 pub mod idempotency;
 pub mod invoices;
 pub mod live;

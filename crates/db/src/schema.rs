@@ -28,6 +28,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    customer_counts (archived, slot) {
+        archived -> Bool,
+        slot -> Int2,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
     customers (id) {
         id -> Int8,
         name -> Text,
@@ -218,6 +226,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_events,
+    customer_counts,
     customers,
     idempotency_keys,
     invoices,

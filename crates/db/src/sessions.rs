@@ -62,18 +62,22 @@ pub fn find_active(
         .optional()
 }
 
-/// Records a use of the session at `now`, which keeps it from going `idle`; written at most
-/// once a minute (or a tenth of `idle`, when shorter, so that a session in use never looks idle).
+/// Records a use of `session` (as [`find_active`] read it) at `now`, which keeps it from
+/// going `idle`; written at most once a minute (or a tenth of `idle`, when shorter, so that a
+/// session in use never looks idle): a session used within that costs no statement at all.
 pub fn touch(
     conn: &mut PgConnection,
-    id: i64,
+    session: &Session,
     now: DateTime<Utc>,
     idle: TimeDelta,
 ) -> QueryResult<()> {
     let precision = LAST_SEEN_PRECISION.min(idle / 10);
+    if session.last_seen_at >= now - precision {
+        return Ok(());
+    }
     diesel::update(
         sessions::table
-            .filter(sessions::id.eq(id))
+            .filter(sessions::id.eq(session.id))
             .filter(sessions::last_seen_at.lt(now - precision)),
     )
     .set(sessions::last_seen_at.eq(now))

@@ -179,7 +179,7 @@ fn CustomerTable(page: CustomerPage, due: RwSignal<HashSet<CustomerId>>) -> impl
         }
         .into_any();
     }
-    let total = page.total;
+    let (total, exact) = (page.total, page.total_exact);
     view! {
         <div class="table-responsive">
             <table class="table table-hover align-middle" id="customers-table">
@@ -212,9 +212,18 @@ fn CustomerTable(page: CustomerPage, due: RwSignal<HashSet<CustomerId>>) -> impl
                 </tbody>
             </table>
         </div>
-        <p class="text-muted small">{format!("{total} customer{}", if total == 1 { "" } else { "s" })}</p>
+        <p class="text-muted small" id="customers-total">{total_text(total, exact)}</p>
     }
     .into_any()
+}
+
+/// "1 customer", "25 customers", or "1000+ customers" where a search stopped counting.
+fn total_text(total: i64, exact: bool) -> String {
+    match (total, exact) {
+        (1, true) => "1 customer".to_owned(),
+        (_, true) => format!("{total} customers"),
+        (_, false) => format!("{total}+ customers"),
+    }
 }
 
 /// The filter of the "Which customers" choice.

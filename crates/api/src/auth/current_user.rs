@@ -189,7 +189,7 @@ async fn authenticate_token(state: &AppState, token: String) -> Result<CurrentUs
             let now = Utc::now();
             let found = crm_db::api_tokens::find_active(conn, &token_hash, now)?;
             if let Some((token, _)) = &found {
-                crm_db::api_tokens::touch(conn, token.id, now)?;
+                crm_db::api_tokens::touch(conn, token, now)?;
             }
             Ok(found)
         })
@@ -219,7 +219,7 @@ async fn authenticate_session(
                 header.is_some_and(|token| secrets::matches(&token, &session.csrf_token_hash))
             });
             if csrf_ok {
-                crm_db::sessions::touch(conn, session.id, now, idle)?;
+                crm_db::sessions::touch(conn, &session, now, idle)?;
             }
             Ok(Some((session, user, csrf_ok)))
         })
