@@ -147,9 +147,9 @@ impl Config {
                 "DATABASE_POOL_SIZE",
                 &default_pool_size(http_workers()).to_string(),
             )?)
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ConfigError::new("DATABASE_POOL_SIZE", "must be 1 or more"))?,
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ConfigError::new("DATABASE_POOL_SIZE", "must be 1 or more"))?,
             database_timeout: Duration::from_secs(parsed("DATABASE_TIMEOUT_SECS", "5")?.max(1)),
             session_ttl: TimeDelta::hours(
                 i64::try_from(parsed("SESSION_TTL_HOURS", "168")?.max(1))
@@ -340,10 +340,7 @@ mod tests {
         assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.session_idle, TimeDelta::minutes(30));
-        assert_eq!(
-            config.database_pool_size,
-            default_pool_size(http_workers())
-        );
+        assert_eq!(config.database_pool_size, default_pool_size(http_workers()));
         assert!(!config.is_https());
     }
 

@@ -49,8 +49,7 @@ impl ApiMetrics {
     pub fn record_request(&self, route: &str, method: &Method, status: u16, took: Duration) {
         let method = method_label(method);
         let status = status.to_string();
-        self.requests
-            .with(&[route, method, &status], Counter::inc);
+        self.requests.with(&[route, method, &status], Counter::inc);
         self.durations
             .with(&[route, method], |histogram| histogram.observe(took));
     }
@@ -154,7 +153,9 @@ mod tests {
         });
         for kind in ["pdf", "jpeg", "png"] {
             assert!(
-                page.contains(&format!("receipt_conversion_seconds_count{{kind=\"{kind}\"}} 0")),
+                page.contains(&format!(
+                    "receipt_conversion_seconds_count{{kind=\"{kind}\"}} 0"
+                )),
                 "{page}"
             );
         }

@@ -37,7 +37,11 @@ async fn requests_are_counted_by_route_pattern_method_and_status() {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     send(&app, TestRequest::get().uri("/no/such/page/8812")).await;
 
-    let scraped = send(&app, bearer(TestRequest::get().uri("/api/v1/metrics"), &token)).await;
+    let scraped = send(
+        &app,
+        bearer(TestRequest::get().uri("/api/v1/metrics"), &token),
+    )
+    .await;
     assert_eq!(scraped.status, StatusCode::OK, "{}", scraped.text);
     assert_eq!(
         scraped.header("content-type"),
@@ -62,11 +66,14 @@ async fn requests_are_counted_by_route_pattern_method_and_status() {
         Some(2.0)
     );
     assert!(
-        page.lines()
-            .any(|l| l.starts_with("http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"}")),
+        page.lines().any(|l| l
+            .starts_with("http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"}")),
         "{page}"
     );
-    assert!(!page.contains("424242") && !page.contains("8812"), "raw paths: {page}");
+    assert!(
+        !page.contains("424242") && !page.contains("8812"),
+        "raw paths: {page}"
+    );
     assert_eq!(sample(page, "db_pool_size"), Some(4.0));
     assert!(sample(page, "db_pool_wait_seconds_count").is_some_and(|n| n > 0.0));
     assert_eq!(sample(page, "db_pool_timeouts_total"), Some(0.0));
@@ -97,9 +104,12 @@ async fn receipt_conversions_are_timed_by_their_type() {
     let created = send(&app, bearer(upload(customer, body), &token)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
 
-    let page = send(&app, bearer(TestRequest::get().uri("/api/v1/metrics"), &token))
-        .await
-        .text;
+    let page = send(
+        &app,
+        bearer(TestRequest::get().uri("/api/v1/metrics"), &token),
+    )
+    .await
+    .text;
     assert_eq!(
         sample(&page, r#"receipt_conversion_seconds_count{kind="png"}"#),
         Some(1.0),

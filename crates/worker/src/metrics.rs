@@ -57,7 +57,10 @@ impl WorkerMetrics {
     /// Counts a message the provider accepted at `sent_at`.
     pub fn record_sent(&self, channel: Channel, send_at: DateTime<Utc>, sent_at: DateTime<Utc>) {
         self.sent.with(&[channel.as_str()], Counter::inc);
-        if (sent_at - send_at).to_std().is_ok_and(|late| late > LATE_AFTER) {
+        if (sent_at - send_at)
+            .to_std()
+            .is_ok_and(|late| late > LATE_AFTER)
+        {
             self.late.with(&[channel.as_str()], Counter::inc);
         }
     }
@@ -152,7 +155,11 @@ pub async fn serve(
     }
 }
 
-async fn answer(mut stream: TcpStream, metrics: &WorkerMetrics, pool: &PgPool) -> std::io::Result<()> {
+async fn answer(
+    mut stream: TcpStream,
+    metrics: &WorkerMetrics,
+    pool: &PgPool,
+) -> std::io::Result<()> {
     let mut head = Vec::with_capacity(512);
     let mut buffer = [0u8; 512];
     let read = async {

@@ -20,10 +20,10 @@ use crm_db::test_support::TestDatabase;
 use crm_db::users::{self, NewUser};
 use crm_domain::{Channel, PhoneNumber, Role, UserId};
 use crm_queue::Storage;
+use crm_worker::metrics::WorkerMetrics;
 use crm_worker::provider::{LogProvider, Provider, TwilioConfig, TwilioProvider};
 use crm_worker::reconcile::{self, Reconciled};
 use crm_worker::send::{self, Processed};
-use crm_worker::metrics::WorkerMetrics;
 use crm_worker::{RunOptions, SendPolicy, WorkerState};
 use support::{Answer, CUSTOMER, FakeTwilio, fake_twilio};
 
@@ -792,7 +792,10 @@ async fn the_metrics_listener_counts_sent_and_late_messages_and_pool_waits() {
     let late = shop.sms_due(TEXT, Duration::from_secs(5 * 60));
     for message in [&on_time, &late] {
         let processed = send::process(message.job(), &state).await.unwrap();
-        assert!(matches!(processed, Processed::Finished { .. }), "{processed:?}");
+        assert!(
+            matches!(processed, Processed::Finished { .. }),
+            "{processed:?}"
+        );
     }
     assert_eq!(metrics.sent(Channel::Sms), 2);
 
@@ -821,7 +824,10 @@ async fn the_metrics_listener_counts_sent_and_late_messages_and_pool_waits() {
         .lines()
         .find_map(|l| l.strip_prefix("db_pool_wait_seconds_count "))
         .and_then(|n| n.parse::<u64>().ok());
-    assert!(waits.is_some_and(|n| n >= 4), "claim and record of each: {page}");
+    assert!(
+        waits.is_some_and(|n| n >= 4),
+        "claim and record of each: {page}"
+    );
     assert_eq!(scrape(addr, "/").await.0, "HTTP/1.1 404 Not Found");
     stop.cancel();
     served.await.unwrap();
