@@ -23,7 +23,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Region for phone numbers written without a country code.
     pub default_region: Region,
-    /// Most PostgreSQL connections held open.
+    /// Most PostgreSQL connections held open (`DATABASE_POOL_SIZE`, by default
+    /// [`default_pool_size`] of the HTTP workers).
     pub database_pool_size: u32,
     /// How long a request waits for a PostgreSQL connection before answering 503.
     pub database_timeout: Duration,
@@ -142,10 +143,13 @@ impl Config {
             log_format,
             default_region: Region::parse(get("DEFAULT_REGION").as_deref().unwrap_or("US"))
                 .map_err(|e| ConfigError::new("DEFAULT_REGION", e.to_string()))?,
-            database_pool_size: u32::try_from(parsed("DATABASE_POOL_SIZE", "10")?)
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ConfigError::new("DATABASE_POOL_SIZE", "must be 1 or more"))?,
+            database_pool_size: u32::try_from(parsed(
+                "DATABASE_POOL_SIZE",
+                &default_pool_size(http_workers()).to_string(),
+            )?)
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ConfigError::new("DATABASE_POOL_SIZE", "must be 1 or more"))?,
             database_timeout: Duration::from_secs(parsed("DATABASE_TIMEOUT_SECS", "5")?.max(1)),
             session_ttl: TimeDelta::hours(
                 i64::try_from(parsed("SESSION_TTL_HOURS", "168")?.max(1))
@@ -190,6 +194,24 @@ impl Config {
             .as_ref()
             .is_some_and(|u| u.scheme() == "https")
     }
+}
+
+/// The HTTP workers `crm-api serve` starts: actix's default, one per CPU.
+pub fn http_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
+/// `DATABASE_POOL_SIZE`'s default: two connections per HTTP worker, at least 4.
+///
+/// Queries run on blocking threads, so a worker has many requests at the database at once;
+/// two connections per worker (per CPU) keep every core busy while others wait on a round
+/// trip, and a queue forms in the pool (bounded by `DATABASE_TIMEOUT_SECS`) rather than in
+/// PostgreSQL, where more connections only add contention. At least 4, so that a small
+/// machine still serves requests while the background sweeps and `/readyz` use one.
+pub fn default_pool_size(workers: usize) -> u32 {
+    u32::try_from(workers.saturating_mul(2))
+        .unwrap_or(u32::MAX)
+        .max(4)
 }
 
 /// `LOGIN_MAX_FAILURES_PER_ACCOUNT` and `_PER_CLIENT` free attempts, then a wait of
@@ -318,7 +340,17 @@ mod tests {
         assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.session_idle, TimeDelta::minutes(30));
+        assert_eq!(config.database_pool_size, default_pool_size(http_workers()));
         assert!(!config.is_https());
+    }
+
+    #[test]
+    fn the_pool_has_two_connections_per_worker_unless_set() {
+        assert_eq!(default_pool_size(1), 4);
+        assert_eq!(default_pool_size(2), 4);
+        assert_eq!(default_pool_size(8), 16);
+        let set = config(&[("DATABASE_POOL_SIZE", "3")]).map(|c| c.database_pool_size);
+        assert_eq!(set.ok(), Some(3));
     }
 
     #[test]

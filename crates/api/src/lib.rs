@@ -10,6 +10,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod input;
 pub mod live;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod receipt_files;
@@ -61,6 +62,7 @@ pub fn app(
         .configure(web_app)
         .default_service(web::to(not_found))
         .wrap(security_headers(https))
+        .wrap(actix_web::middleware::from_fn(metrics::middleware))
         .wrap(TracingLogger::default())
 }
 

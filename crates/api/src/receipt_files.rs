@@ -34,12 +34,18 @@ pub async fn convert(
         .acquire()
         .await
         .map_err(ApiError::internal)?;
+    let metrics = std::sync::Arc::clone(&state.metrics);
     web::block(move || {
-        crm_receipts::convert_to_pdf(&bytes, &limits).map(|done| Converted {
+        let started = std::time::Instant::now();
+        let converted = crm_receipts::convert_to_pdf(&bytes, &limits).map(|done| Converted {
             pdf: done.pdf.into_owned(),
             source: done.source,
             pages: done.pages,
-        })
+        });
+        if let Ok(done) = &converted {
+            metrics.record_conversion(done.source, started.elapsed());
+        }
+        converted
     })
     .await
     .map_err(ApiError::internal)

@@ -2,14 +2,17 @@
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::time::Instant;
 
-use crm_db::PgPool;
+use crm_db::{PgPool, PgPooledConnection, PoolWatch};
 use diesel::PgConnection;
 use secrecy::ExposeSecret;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::live::LiveHub;
+use crate::metrics::ApiMetrics;
 use crate::storage::ReceiptStore;
 
 /// What every handler can reach: configuration, the PostgreSQL pool, the Redis client.
@@ -29,6 +32,13 @@ pub struct AppState {
     /// Password verifications (Argon2) this process has run for sign-ins and current-password
     /// checks: what the back-off limits, and what tests count.
     pub password_checks: Arc<AtomicU64>,
+    /// What `GET /api/v1/metrics` shows.
+    pub metrics: Arc<ApiMetrics>,
+    /// What the pool knows of PostgreSQL's reachability.
+    pub pool_watch: Arc<PoolWatch>,
+    /// One permit per pooled connection: [`AppState::db`] waits here, asynchronously, before
+    /// it takes a blocking thread.
+    db_slots: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -43,11 +53,14 @@ impl AppState {
     /// Builds the state for `config`: a lazy pool (no connection until needed), a Redis client
     /// and the receipt store (its folder is created if missing).
     pub fn new(config: Config) -> anyhow::Result<Self> {
+        let pool_watch = Arc::new(PoolWatch::default());
         let pool = crm_db::build_pool(
             config.database_url.expose_secret(),
             config.database_pool_size,
             config.database_timeout,
+            Arc::clone(&pool_watch),
         );
+        let db_slots = Arc::new(Semaphore::new(config.database_pool_size as usize));
         let redis = redis::Client::open(config.redis_url.expose_secret()).ok();
         let queue = crm_queue::open(
             config.redis_url.expose_secret(),
@@ -66,24 +79,64 @@ impl AppState {
             conversions: Arc::new(tokio::sync::Semaphore::new(parallel)),
             live: Arc::new(LiveHub::default()),
             password_checks: Arc::new(AtomicU64::new(0)),
+            metrics: Arc::new(ApiMetrics::default()),
+            pool_watch,
+            db_slots,
         })
     }
 
     /// Runs `work` with a pooled connection on a blocking thread, so actix workers never block.
-    /// No connection within the configured timeout is a 503.
+    ///
+    /// `DATABASE_TIMEOUT_SECS` bounds the whole wait for a connection: first for one of the
+    /// pool's slots, asynchronously and in order, so that at most one blocking thread per
+    /// connection ever waits on the pool (the blocking thread pool never becomes a queue of its
+    /// own); then for the connection, with what is left of the time. No connection in time is a
+    /// 503, and so is a request while PostgreSQL is known to be down (the pool's last
+    /// connection attempt failed and it has no idle connection): it is answered at once.
     pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
+        let started = Instant::now();
+        let slot = self.db_slot(started).await?;
+        let (pool, metrics) = (self.pool.clone(), Arc::clone(&self.metrics));
+        let deadline = started + self.config.database_timeout;
         actix_web::web::block(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| ApiError::Unavailable(format!("PostgreSQL: {e}")))?;
+            let _slot = slot;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let conn = pool.get_timeout(remaining);
+            metrics.pool.wait.observe(started.elapsed());
+            let mut conn: PgPooledConnection = conn.map_err(|e| {
+                metrics.pool.timeouts.inc();
+                ApiError::Unavailable(format!("PostgreSQL: {e}"))
+            })?;
             work(&mut conn)
         })
         .await
         .map_err(ApiError::internal)?
+    }
+
+    /// Waits for a slot of the pool within `DATABASE_TIMEOUT_SECS` of `started`.
+    async fn db_slot(&self, started: Instant) -> Result<OwnedSemaphorePermit, ApiError> {
+        let timeout = self.config.database_timeout;
+        let unavailable = |why: String| {
+            self.metrics.pool.wait.observe(started.elapsed());
+            self.metrics.pool.timeouts.inc();
+            ApiError::Unavailable(why)
+        };
+        if self.pool_watch.is_unreachable(timeout) && self.pool.state().idle_connections == 0 {
+            return Err(unavailable(
+                "PostgreSQL is unreachable (the last connection attempt failed)".into(),
+            ));
+        }
+        let slot = Arc::clone(&self.db_slots).acquire_owned();
+        match tokio::time::timeout(timeout, slot).await {
+            Ok(Ok(slot)) => Ok(slot),
+            Ok(Err(closed)) => Err(ApiError::internal(closed)),
+            Err(_) => Err(unavailable(format!(
+                "PostgreSQL: every connection stayed in use for {timeout:?}"
+            ))),
+        }
     }
 }

@@ -133,6 +133,7 @@ fn the_document_lists_the_public_operations_and_marks_the_admin_ones() {
     assert_eq!(
         admin,
         [
+            "GET /api/v1/metrics admin",
             "GET /api/v1/users admin",
             "GET /api/v1/users/{id}/activity admin-or-self",
             "PATCH /api/v1/users/{id} admin",

@@ -14,6 +14,7 @@ pub mod invoices;
 pub mod live;
 pub mod login_attempts;
 pub mod messages;
+pub mod pool;
 pub mod reminders;
 pub mod schema;
 pub mod sessions;
@@ -22,6 +23,7 @@ pub mod stale_receipts;
 pub mod test_support;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::pg::PgConnection;
@@ -30,6 +32,7 @@ use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use diesel::result::Error as QueryError;
+pub use pool::PoolWatch;
 
 /// The migrations of `migrations/`, compiled in.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
@@ -59,9 +62,14 @@ pub enum SetupError {
 /// Builds a pool without connecting: the first query connects, and fails within
 /// `connect_timeout` when PostgreSQL is down, instead of hanging or failing start-up. Each
 /// connection is checked (`SELECT 1`) as it is taken, so one left broken by a restart of
-/// PostgreSQL is replaced before a request uses it.
-pub fn build_pool(database_url: &str, max_size: u32, connect_timeout: Duration) -> PgPool {
-    pool_builder(max_size, connect_timeout)
+/// PostgreSQL is replaced before a request uses it. The pool reports to `watch`.
+pub fn build_pool(
+    database_url: &str,
+    max_size: u32,
+    connect_timeout: Duration,
+    watch: Arc<PoolWatch>,
+) -> PgPool {
+    pool_builder(max_size, connect_timeout, watch)
         .test_on_check_out(true)
         .build_unchecked(ConnectionManager::new(database_url))
 }
@@ -73,8 +81,9 @@ pub fn build_unchecked_pool(
     database_url: &str,
     max_size: u32,
     connect_timeout: Duration,
+    watch: Arc<PoolWatch>,
 ) -> PgPool {
-    pool_builder(max_size, connect_timeout)
+    pool_builder(max_size, connect_timeout, watch)
         .test_on_check_out(false)
         .build_unchecked(ConnectionManager::new(database_url))
 }
@@ -82,11 +91,14 @@ pub fn build_unchecked_pool(
 fn pool_builder(
     max_size: u32,
     connect_timeout: Duration,
+    watch: Arc<PoolWatch>,
 ) -> diesel::r2d2::Builder<ConnectionManager<PgConnection>> {
     Pool::builder()
         .max_size(max_size)
         .min_idle(Some(0))
         .connection_timeout(connect_timeout)
+        .event_handler(Box::new(pool::Events(Arc::clone(&watch))))
+        .error_handler(Box::new(pool::Errors(watch)))
 }
 
 /// Applies every pending migration; returns the versions applied.

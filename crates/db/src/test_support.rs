@@ -51,7 +51,7 @@ impl TestDatabase {
         .execute(&mut admin)
         .expect("create the test database from the template");
         let url = with_database(&admin_url, &name);
-        let pool = build_pool(&url, 8, Duration::from_secs(10));
+        let pool = build_pool(&url, 8, Duration::from_secs(10), Default::default());
         Self {
             name,
             url,

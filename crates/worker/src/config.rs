@@ -35,10 +35,11 @@ pub struct Config {
     )]
     pub database_url: SecretString,
 
-    /// Most PostgreSQL connections held open.
-    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10,
+    /// Most PostgreSQL connections held open; by default one per four concurrent sends (at
+    /// most 16) plus one for the reconciler (see `Config::pool_size`).
+    #[arg(long, env = "DATABASE_POOL_SIZE",
           value_parser = clap::value_parser!(u32).range(1..))]
-    pub database_pool_size: u32,
+    pub database_pool_size: Option<u32>,
 
     /// Redis connection URL (the job queue).
     #[arg(
@@ -124,6 +125,11 @@ pub struct Config {
     /// names unique across processes and restarts.
     #[arg(long, env = "WORKER_NAME", default_value = "crm-worker")]
     pub worker_name: String,
+
+    /// Where to serve `GET /metrics` for Prometheus (e.g. `127.0.0.1:9187`); unset: no
+    /// listener. Only the monitoring system should reach it.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 
     /// `text` for people, `json` for log collectors.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -223,6 +229,12 @@ impl Config {
             .map_err(|_| ConfigError::PublicUrl)
     }
 
+    /// The pool's size: `DATABASE_POOL_SIZE`, or [`default_pool_size`] of the concurrency.
+    pub fn pool_size(&self) -> u32 {
+        self.database_pool_size
+            .unwrap_or_else(|| default_pool_size(self.worker_concurrency))
+    }
+
     /// How long one request to the provider may take.
     pub fn send_timeout(&self) -> Duration {
         Duration::from_secs(self.send_timeout_secs)
@@ -248,6 +260,15 @@ impl Config {
     pub fn queue_config(&self) -> apalis_redis::Config {
         crate::queue_config(&self.message_queue, self.worker_batch_size as usize)
     }
+}
+
+/// The worker's pool size for `concurrency` sends at once: one connection per four sends, at
+/// most 16, plus one for the reconciler. A send holds a connection only for its claim, a lease
+/// extension and its record (milliseconds), never while the provider answers (hundreds of
+/// milliseconds), so four sends rarely want one at the same moment. The default concurrency
+/// of 32 gets 9.
+pub fn default_pool_size(concurrency: u32) -> u32 {
+    concurrency.div_ceil(4).clamp(1, 16) + 1
 }
 
 /// Wraps a secret so it never prints.
@@ -340,6 +361,17 @@ mod tests {
                 .as_deref(),
             Some("https://example.com/crm/api/v1/webhooks/twilio")
         );
+    }
+
+    #[test]
+    fn the_pool_follows_the_concurrency_unless_set() {
+        assert_eq!(default_pool_size(1), 2);
+        assert_eq!(default_pool_size(32), 9);
+        assert_eq!(default_pool_size(10_000), 17);
+        let config = parse(&["--worker-concurrency", "8"]);
+        assert_eq!(config.pool_size(), config.database_pool_size.unwrap_or(3));
+        let config = parse(&["--database-pool-size", "5"]);
+        assert_eq!(config.pool_size(), 5);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! can share one Redis and one database.
 
 pub mod config;
+pub mod metrics;
 pub mod provider;
 pub mod reconcile;
 pub mod send;
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use url::Url;
 
+use crate::metrics::WorkerMetrics;
 use crate::provider::Provider;
 
 /// What every send needs: the database, the provider, who this worker is and how to try.
@@ -41,6 +43,8 @@ pub struct WorkerState {
     give_up_retries: CancellationToken,
     /// The sends under way, so stopping can wait for them.
     in_flight: TaskTracker,
+    /// What the metrics listener shows.
+    metrics: Arc<WorkerMetrics>,
 }
 
 impl WorkerState {
@@ -61,7 +65,26 @@ impl WorkerState {
             shutdown: CancellationToken::new(),
             give_up_retries: CancellationToken::new(),
             in_flight: TaskTracker::new(),
+            metrics: Arc::default(),
         }
+    }
+
+    /// The same, counting into `metrics` (whose pool metrics the pool records into: see
+    /// [`crm_db::PoolWatch::new`]).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<WorkerMetrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// What this worker has counted.
+    pub fn metrics(&self) -> &Arc<WorkerMetrics> {
+        &self.metrics
+    }
+
+    /// The PostgreSQL pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.db
     }
 
     /// The same, asking the provider to report deliveries to `url`.

@@ -4,10 +4,12 @@
 //! restart it.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use crm_worker::WorkerState;
 use crm_worker::config::{Config, LogFormat};
+use crm_worker::metrics::WorkerMetrics;
 use secrecy::ExposeSecret;
 
 /// How long a send waits for a database connection before the job is retried.
@@ -33,16 +35,32 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let provider = config.provider().context("invalid configuration")?;
     let status_callback = config.status_callback().context("invalid configuration")?;
 
+    let metrics = Arc::new(WorkerMetrics::default());
     let db = crm_db::build_unchecked_pool(
         config.database_url.expose_secret(),
-        config.database_pool_size,
+        config.pool_size(),
         DATABASE_TIMEOUT,
+        Arc::new(crm_db::PoolWatch::new(Some(Arc::clone(&metrics.pool)))),
     );
     let storage = crm_queue::open(config.redis_url.expose_secret(), config.queue_config())
         .context("REDIS_URL is not a valid Redis URL")?;
     let name = crm_worker::worker_name(&config.worker_name);
     let state = WorkerState::new(db, provider, name, config.send_policy())
-        .with_status_callback(status_callback);
+        .with_status_callback(status_callback)
+        .with_metrics(Arc::clone(&metrics));
+    if let Some(addr) = config.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (METRICS_ADDR)"))?;
+        tracing::info!(url = %format!("http://{addr}/metrics"), "metrics listening");
+        // It answers as long as the process lives, through a graceful stop too.
+        tokio::spawn(crm_worker::metrics::serve(
+            listener,
+            metrics,
+            state.pool().clone(),
+            tokio_util::sync::CancellationToken::new(),
+        ));
+    }
 
     tokio::spawn(crm_worker::stop_on(shutdown_signal(), state.clone()));
     crm_worker::run(storage, state, config.run_options()).await?;

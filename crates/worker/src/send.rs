@@ -80,7 +80,12 @@ pub async fn send_message(
     let state = WorkerState::clone(&state);
     let tracker = state.in_flight.clone();
     match tracker
-        .spawn(async move { process(job, &state).await })
+        .spawn(async move {
+            let started = std::time::Instant::now();
+            let processed = process(job, &state).await;
+            state.metrics.record_job(started.elapsed());
+            processed
+        })
         .await
     {
         Ok(Ok(_)) => Ok(()),
@@ -133,6 +138,13 @@ pub async fn process(job: SendMessage, state: &WorkerState) -> Result<Processed,
         Attempted::ClaimLost => return Ok(Processed::ClaimLost),
         Attempted::Stopped => return release(state, &message).await,
     };
+    match &outcome {
+        Outcome::Sent { .. } => {
+            (state.metrics).record_sent(message.channel, message.send_at, chrono::Utc::now());
+        }
+        Outcome::Failed { .. } => state.metrics.record_failed(message.channel),
+        Outcome::Unknown { .. } => state.metrics.record_unknown(message.channel),
+    }
     let kept = record(state, &message, &outcome).await?;
     let (status, detail) = match &outcome {
         Outcome::Sent { provider_id } => ("sent", provider_id.as_str()),

@@ -7,6 +7,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -19,6 +20,7 @@ use crm_db::test_support::TestDatabase;
 use crm_db::users::{self, NewUser};
 use crm_domain::{Channel, PhoneNumber, Role, UserId};
 use crm_queue::Storage;
+use crm_worker::metrics::WorkerMetrics;
 use crm_worker::provider::{LogProvider, Provider, TwilioConfig, TwilioProvider};
 use crm_worker::reconcile::{self, Reconciled};
 use crm_worker::send::{self, Processed};
@@ -755,6 +757,80 @@ async fn a_job_the_worker_cannot_read_is_set_aside_and_the_worker_goes_on() {
         .unwrap();
     assert_eq!(dead, 1, "the unreadable job is set aside");
     worker.stop().await.unwrap();
+}
+
+// --- Metrics --------------------------------------------------------------------------------
+
+/// Scrapes `path` from the metrics listener at `addr`: the status line and the body.
+async fn scrape(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: prometheus\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_listener_counts_sent_and_late_messages_and_pool_waits() {
+    let shop = Shop::open().await;
+    let metrics = Arc::new(WorkerMetrics::default());
+    let watch = crm_db::PoolWatch::new(Some(Arc::clone(&metrics.pool)));
+    let pool =
+        crm_db::build_unchecked_pool(shop.db.url(), 3, Duration::from_secs(5), Arc::new(watch));
+    let provider = TwilioProvider::new(support::twilio_config(&shop.fake)).unwrap();
+    let state = WorkerState::new(
+        pool.clone(),
+        Provider::Twilio(provider),
+        crm_worker::worker_name("metrics-worker"),
+        quick_policy(1),
+    )
+    .with_metrics(Arc::clone(&metrics));
+    let on_time = shop.sms(TEXT);
+    let late = shop.sms_due(TEXT, Duration::from_secs(5 * 60));
+    for message in [&on_time, &late] {
+        let processed = send::process(message.job(), &state).await.unwrap();
+        assert!(
+            matches!(processed, Processed::Finished { .. }),
+            "{processed:?}"
+        );
+    }
+    assert_eq!(metrics.sent(Channel::Sms), 2);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let served = tokio::spawn(crm_worker::metrics::serve(
+        listener,
+        metrics,
+        pool,
+        stop.clone(),
+    ));
+    let (status, page) = scrape(addr, "/metrics").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    for line in [
+        "messages_sent_total{channel=\"sms\"} 2",
+        "messages_sent_total{channel=\"whatsapp\"} 0",
+        "messages_late_total{channel=\"sms\"} 1",
+        "messages_failed_total{channel=\"sms\"} 0",
+        "db_pool_size 3",
+        "db_pool_timeouts_total 0",
+    ] {
+        assert!(page.lines().any(|l| l == line), "{line} in {page}");
+    }
+    let waits = page
+        .lines()
+        .find_map(|l| l.strip_prefix("db_pool_wait_seconds_count "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(
+        waits.is_some_and(|n| n >= 4),
+        "claim and record of each: {page}"
+    );
+    assert_eq!(scrape(addr, "/").await.0, "HTTP/1.1 404 Not Found");
+    stop.cancel();
+    served.await.unwrap();
 }
 
 // --- Helpers --------------------------------------------------------------------------------

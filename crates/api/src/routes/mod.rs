@@ -11,6 +11,7 @@ pub mod events;
 pub mod health;
 pub mod invoices;
 pub mod messages;
+pub mod metrics;
 pub mod reminders;
 pub mod setup;
 pub mod tokens;
@@ -90,6 +91,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(reminders::dismiss)
             .service(reminders::snooze)
             .service(reminders::remove)
-            .service(webhooks::twilio_callback),
+            .service(webhooks::twilio_callback)
+            .service(metrics::scrape),
     );
 }

@@ -1,0 +1,104 @@
+//! Back-pressure at the PostgreSQL pool: a request waits at most `DATABASE_TIMEOUT_SECS` for a
+//! connection, then gets 503 with `Retry-After` — never a hang, also when the blocking thread
+//! pool is smaller than the crowd — and succeeds again once connections are free.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use actix_web::test::{TestRequest, init_service};
+use support::*;
+
+/// The timeout of these tests, and what an answer may take beyond it on a busy machine.
+const TIMEOUT: Duration = Duration::from_secs(1);
+const MARGIN: Duration = Duration::from_millis(700);
+
+#[actix_web::test]
+async fn with_every_connection_in_use_a_request_gets_503_in_time_then_succeeds_once_one_is_free() {
+    let (_db, state) = fresh(&[("DATABASE_TIMEOUT_SECS", "1")]);
+    let app = init_service(crm_api::app(state.clone())).await;
+    let admin = setup_admin(&app).await;
+    let customers = || admin.apply(TestRequest::get().uri("/api/v1/customers"));
+
+    let held: Vec<_> = (0..4).map(|_| state.pool.get().unwrap()).collect();
+    let started = Instant::now();
+    let refused = send(&app, customers()).await;
+    let took = started.elapsed();
+    refused.assert_unavailable();
+    assert_eq!(refused.header("retry-after"), Some("5"));
+    assert!(took >= TIMEOUT - Duration::from_millis(50), "{took:?}");
+    assert!(took < TIMEOUT + MARGIN, "{took:?}");
+
+    drop(held);
+    let served = send(&app, customers()).await;
+    assert_eq!(served.status, StatusCode::OK, "{}", served.text);
+    let metrics = state.metrics.render(crm_metrics::PoolState {
+        size: 4,
+        connections: 0,
+        idle: 0,
+    });
+    assert!(
+        metrics.contains("\ndb_pool_timeouts_total 1\n"),
+        "{metrics}"
+    );
+}
+
+/// Twelve requests at once, all connections held, and a blocking thread pool of two threads:
+/// if waiting for a connection took a blocking thread, the requests would wait for each
+/// other's timeouts (six rounds of one second); they are all answered within one.
+#[test]
+fn a_crowd_larger_than_the_blocking_threads_is_answered_within_the_timeout() {
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .max_blocking_threads(2)
+            .build()
+            .unwrap()
+    };
+    actix_web::rt::System::with_tokio_rt(runtime).block_on(async {
+        let (_db, state) = fresh(&[("DATABASE_TIMEOUT_SECS", "1")]);
+        let app = init_service(crm_api::app(state.clone())).await;
+        let admin = setup_admin(&app).await;
+        let held: Vec<_> = (0..4).map(|_| state.pool.get().unwrap()).collect();
+
+        let started = Instant::now();
+        let answers = futures_util::future::join_all((0..12).map(|_| {
+            send(
+                &app,
+                admin.apply(TestRequest::get().uri("/api/v1/customers")),
+            )
+        }))
+        .await;
+        let took = started.elapsed();
+        eprintln!("12 requests, 2 blocking threads, all connections held: {took:?}");
+        for answer in &answers {
+            answer.assert_unavailable();
+        }
+        assert!(took < TIMEOUT + MARGIN, "{took:?}");
+        drop(held);
+    });
+}
+
+#[actix_web::test]
+async fn while_postgresql_is_unreachable_requests_are_refused_at_once() {
+    // Nothing listens on port 9 (discard) here: every connection attempt is refused.
+    let config = config_for(
+        "postgres://postgres@127.0.0.1:9/crm_unreachable",
+        &[("DATABASE_TIMEOUT_SECS", "1")],
+    );
+    let state = crm_api::state::AppState::new(config).unwrap();
+    let app = init_service(crm_api::app(state)).await;
+    let setup = || TestRequest::get().uri("/api/v1/setup");
+
+    let first = send(&app, setup()).await;
+    first.assert_unavailable();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let next = send(&app, setup()).await;
+        let took = started.elapsed();
+        next.assert_unavailable();
+        assert!(took < Duration::from_millis(200), "{took:?}");
+    }
+}
