@@ -53,10 +53,11 @@ fault-api: ## The API under faults: steady load while PostgreSQL, then Redis, ar
 frontend: ## Build the web app into frontend/dist (wasm-bindgen, wasm-opt, Bootstrap from npm)
 	scripts/frontend.sh
 
-bench: ## Benchmarks: receipt conversion vs a plain copy and vs Pillow, 10,000 messages due in one minute, 1,000 live-event streams (figures in README)
+bench: ## Benchmarks: receipt conversion vs a plain copy and vs Pillow, 10,000 messages due in one minute, 1,000 live-event streams, the HTTP API under load with 100,000 customers (figures in README and docs/PERFORMANCE.md)
 	scripts/bench.sh
 	@$(SERVICES) && scripts/bench-messages.sh
 	@$(SERVICES) && scripts/bench-events.sh
+	@$(SERVICES) && scripts/bench-http.sh
 
 lint: ## cargo fmt --check, clippy (native and wasm) with warnings as errors
 	$(CARGO) fmt --all -- --check

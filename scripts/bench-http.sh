@@ -118,14 +118,25 @@ scenarios=(
   "receipt upload (JPEG, new invoice)|POST|/api/v1/customers/{id}/invoices||$work/upload.body|$(cat "$work/upload.type")"
 )
 
+# Waits (up to 60 s) until the API has finished what the previous row left queued (wrk stops
+# sending, the server still answers): under 5 % of a CPU over half a second.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$api_pid/stat"; }
+settle() {
+  local deadline=$((SECONDS + 60)) before
+  while ((SECONDS < deadline)); do
+    before=$(cpu_ticks); sleep 0.5
+    (($(cpu_ticks) - before <= 2)) && return
+  done
+}
 mib() { awk '/^'"$1"':/ { print int($2 / 1024) }' "/proc/$api_pid/status"; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 rows=()
-printf '\n%-36s %5s %8s %8s %8s %9s %9s %7s %9s\n' request conns 'req/s' 'p50 ms' 'p99 ms' 'p99.9 ms' 'max ms' errors 'peak MiB'
+printf '\n%-36s %5s %8s %8s %8s %9s %9s %7s %9s %9s\n' request conns 'req/s' 'p50 ms' 'p99 ms' 'p99.9 ms' 'max ms' errors 'peak MiB' 'after MiB'
 for conns in $connections; do
   for scenario in "${scenarios[@]}"; do
     IFS='|' read -r name method path terms body type <<<"$scenario"
     [[ -z $only || $name =~ $only ]] || continue
+    settle
     echo 5 >"/proc/$api_pid/clear_refs" 2>/dev/null || true # resets the peak RSS
     result=$(BENCH_METHOD=$method BENCH_PATH=$path BENCH_TERMS=$terms BENCH_BODY=$body \
       BENCH_CONTENT_TYPE=$type BENCH_TOKEN=$token BENCH_ID_MIN=$id_min BENCH_ID_MAX=$id_max \
@@ -134,16 +145,22 @@ for conns in $connections; do
     read -r rps p50 p99 p999 max errors < <(jq -r \
       '[.rps, .p50_us, .p99_us, .p999_us, .max_us, .non_2xx + .socket_errors + .timeouts] | @tsv' <<<"$result")
     peak=$(mib VmHWM)
-    row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$name" "$conns" "$rps" \
-      "$(ms "$p50")" "$(ms "$p99")" "$(ms "$p999")" "$(ms "$max")" "$errors" "$peak")
+    settle
+    after=$(mib VmRSS)
+    row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$name" "$conns" "$rps" \
+      "$(ms "$p50")" "$(ms "$p99")" "$(ms "$p999")" "$(ms "$max")" "$errors" "$peak" "$after")
     rows+=("$row")
-    printf '%-36s %5s %8s %8s %8s %9s %9s %7s %9s\n' "$name" "$conns" "$rps" "$(ms "$p50")" \
-      "$(ms "$p99")" "$(ms "$p999")" "$(ms "$max")" "$errors" "$peak"
+    printf '%-36s %5s %8s %8s %8s %9s %9s %7s %9s %9s\n' "$name" "$conns" "$rps" "$(ms "$p50")" \
+      "$(ms "$p99")" "$(ms "$p999")" "$(ms "$max")" "$errors" "$peak" "$after"
   done
 done
-sleep 2
+# Memory once the load is over: right after, and when idle threads have ended (tokio ends an
+# idle blocking thread after 10 s).
+settle
+rss_at_end=$(mib VmRSS)
+sleep 15
 rss_after=$(mib VmRSS)
-echo "crm-api RSS after the run: $rss_after MiB"
+echo "crm-api RSS after the run: $rss_at_end MiB at once, $rss_after MiB 15 s later"
 
 ((write)) || exit 0
 out=docs/PERFORMANCE.md
@@ -153,10 +170,10 @@ block=$(
   echo "PostgreSQL $(sql -c 'SHOW server_version' | cut -d' ' -f1), wrk $(wrk -v 2>&1 | awk 'NR==1 { print $2 }') (2 threads, ${duration} s per row, keep-alive, bearer token), release crm-api from \`$bin\`,"
   echo "$((customers / 1000))k customers, $((invoices / 1000))k invoices, $((events / 1000))k activity events (seeded in ${seed_secs} s)."
   echo "Command: \`scripts/bench-http.sh${args:+ $args}\` (part of \`make bench\`). Errors: non-2xx answers, connection errors and timeouts (10 s)."
-  echo "Peak: the API's peak RSS during that row (VmHWM, reset before each row). RSS after the run: **${rss_after} MiB**."
+  echo "Peak: the API's peak RSS during that row (VmHWM, reset before each row); after: its RSS once it is idle again. RSS after the run: ${rss_at_end} MiB at once, **${rss_after} MiB** 15 s later."
   echo
-  echo '| request | connections | req/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | peak RSS MiB |'
-  echo '|---|---|---|---|---|---|---|---|---|'
+  echo '| request | connections | req/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | peak RSS MiB | RSS after MiB |'
+  echo '|---|---|---|---|---|---|---|---|---|---|'
   printf '%s\n' "${rows[@]}"
   echo '<!-- bench-http:end -->'
 )
