@@ -5,13 +5,13 @@
 -- `changes` of real events the API recorded for the first customer (made before seeding), so
 -- they read back exactly as the API's own.
 \set ON_ERROR_STOP on
-BEGIN;
 -- A bulk import: the trigram indexes take the rows through their pending lists (merged by the
--- VACUUM at the end) instead of one by one.
-ALTER INDEX customers_name_trgm_idx SET (fastupdate = on);
-ALTER INDEX customers_email_trgm_idx SET (fastupdate = on);
-ALTER INDEX customers_phone_trgm_idx SET (fastupdate = on);
-ALTER INDEX customers_whatsapp_trgm_idx SET (fastupdate = on);
+-- VACUUM at the end) instead of one by one; their own setting is restored afterwards.
+CREATE TEMP TABLE trigram_indexes AS
+SELECT oid::regclass AS index, coalesce('fastupdate=off' = ANY (reloptions), false) AS direct
+FROM pg_class WHERE relname LIKE 'customers\_%\_trgm\_idx';
+SELECT format('ALTER INDEX %s SET (fastupdate = on)', index) FROM trigram_indexes \gexec
+BEGIN;
 
 CREATE TEMP TABLE first_names (i int, name text) ON COMMIT DROP;
 INSERT INTO first_names
@@ -113,9 +113,6 @@ JOIN templates t ON t.i = g % (SELECT count(*) FROM templates);
 
 COMMIT;
 VACUUM ANALYZE customers;
-ALTER INDEX customers_name_trgm_idx SET (fastupdate = off);
-ALTER INDEX customers_email_trgm_idx SET (fastupdate = off);
-ALTER INDEX customers_phone_trgm_idx SET (fastupdate = off);
-ALTER INDEX customers_whatsapp_trgm_idx SET (fastupdate = off);
+SELECT format('ALTER INDEX %s SET (fastupdate = off)', index) FROM trigram_indexes WHERE direct \gexec
 VACUUM ANALYZE invoices;
 VACUUM ANALYZE audit_events;
