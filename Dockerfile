@@ -7,6 +7,7 @@ RUN apt-get update \
     && rustup target add wasm32-unknown-unknown
 WORKDIR /src
 COPY Cargo.toml Cargo.lock clippy.toml ./
+COPY .cargo .cargo
 COPY crates crates
 COPY frontend frontend
 COPY migrations migrations

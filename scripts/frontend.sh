@@ -38,6 +38,16 @@ cp frontend/static/boot.js frontend/static/app.css "$dist/assets/"
 cp frontend/node_modules/bootstrap/dist/css/bootstrap.min.css "$dist/assets/"
 
 gz() { gzip -9c "$1" | wc -c; }
+kb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1024 }'; }
 wasm=$(gz "$dist/pkg/crm_frontend_bg.wasm") js=$(gz "$dist/pkg/crm_frontend.js") css=$(gz "$dist/assets/bootstrap.min.css")
-printf 'web app built in %s: wasm %d KB + js %d KB gzip (%d KB in all; Bootstrap CSS %d KB)\n' \
-  "$dist" $((wasm / 1024)) $((js / 1024)) $(((wasm + js) / 1024)) $((css / 1024))
+echo "web app built in $dist: wasm $(kb "$wasm") KB + js $(kb "$js") KB gzip -9" \
+  "($(kb $((wasm + js))) KB in all; Bootstrap CSS $(kb "$css") KB)"
+# WEB_APP_BUDGET_KB (set by the Makefile): the most the app, wasm + js gzipped, may weigh.
+if [[ -n ${WEB_APP_BUDGET_KB:-} ]]; then
+  if ((wasm + js > WEB_APP_BUDGET_KB * 1024)); then
+    echo "web app too large: $(kb $((wasm + js))) KB gzip (wasm + js) is over its budget of" \
+      "$WEB_APP_BUDGET_KB KB (WEB_APP_BUDGET_KB in the Makefile)" >&2
+    exit 1
+  fi
+  echo "within the web app's budget of $WEB_APP_BUDGET_KB KB"
+fi
