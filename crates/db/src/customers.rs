@@ -316,6 +316,7 @@ pub fn explain_list(
     explain::plan(conn, page_query(query, after, limit))
 }
 
+/// The query of one page of [`list`].
 fn page_query<'a>(
     query: &CustomerQuery<'_>,
     after: Option<&ListPosition>,
@@ -403,6 +404,7 @@ fn capped_matches<'a>(
         .limit(SEARCH_COUNT_CAP + 1)
 }
 
+/// The search text, trimmed; `None` when there is none or it is blank.
 fn search_text<'a>(query: &CustomerQuery<'a>) -> Option<&'a str> {
     query.search.map(str::trim).filter(|s| !s.is_empty())
 }
