@@ -41,25 +41,10 @@ eval "$(scripts/services.sh)"
 if ((build)); then cargo build -q --release -p crm-api --bins; fi
 bin=${CRM_BENCH_BIN_DIR:-${CARGO_TARGET_DIR:-target}/release}
 
-db=crm_bench_http_$$
-database_url=${TEST_DATABASE_URL%/*}/$db
-work=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench-http.XXXXXX")
-api_pid=''
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  [[ -n $api_pid ]] && { kill -TERM "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true; }
-  psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" 2>/dev/null || true
-  if ((status == 0)); then rm -rf "$work"; else echo "bench: logs kept in $work" >&2; fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 # shellcheck source=scripts/harness-lib.sh
 source scripts/harness-lib.sh
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-psql "$TEST_DATABASE_URL" -qc "CREATE DATABASE $db"
+bench_database http
 export DATABASE_URL=$database_url RUST_LOG=${RUST_LOG:-warn}
 start_api "$bin" "$work" || exit 1
 auth=(-H "Authorization: Bearer $token")

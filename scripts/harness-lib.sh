@@ -83,3 +83,24 @@ start_api() {
     -d "$(jq -nc --arg p "$password" '{name: "fault test", current_password: $p}')" | jq -r .token)
   [[ -n $token && $token != null ]] || { echo "no API token" >&2; return 1; }
 }
+
+# bench_database NAME: the benchmarks' own database on the test server (crm_bench_NAME_<pid>) and
+# a work folder; sets db, database_url, work and api_pid, and on exit stops the API, drops the
+# database and removes the folder (kept, and named, when the run failed).
+bench_database() {
+  db=crm_bench_$1_$$
+  database_url=${TEST_DATABASE_URL%/*}/$db
+  work=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench-$1.XXXXXX")
+  api_pid=''
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+  psql "$TEST_DATABASE_URL" -qc "CREATE DATABASE $db"
+}
+bench_cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  [[ -n $api_pid ]] && { kill -TERM "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true; }
+  psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" 2>/dev/null || true
+  if ((status == 0)); then rm -rf "$work"; else echo "bench: logs kept in $work" >&2; fi
+  exit "$status"
+}
