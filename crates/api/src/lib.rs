@@ -7,6 +7,7 @@ pub mod cleanup;
 pub mod config;
 pub mod error;
 pub mod extract;
+mod handover;
 pub mod idempotency;
 pub mod input;
 pub mod live;

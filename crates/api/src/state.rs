@@ -11,6 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::handover::{self, Lease};
 use crate::live::LiveHub;
 use crate::metrics::ApiMetrics;
 use crate::storage::ReceiptStore;
@@ -93,28 +94,47 @@ impl AppState {
     /// own); then for the connection, with what is left of the time. No connection in time is a
     /// 503, and so is a request while PostgreSQL is known to be down (the pool's last
     /// connection attempt failed and it has no idle connection): it is answered at once.
+    ///
+    /// A read's authentication hands its connection to the handler's first call (see
+    /// [`crate::handover`]). When `work` fails with a 503 or a 500, the connection is checked:
+    /// one PostgreSQL dropped (a restart) leaves the pool, which then checks the others as they
+    /// are taken.
     pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let started = Instant::now();
-        let slot = self.db_slot(started).await?;
+        let (kept, keep) = handover::take();
+        let claim = match kept {
+            Some(lease) => Claim::Kept(lease),
+            None => Claim::Slot(self.db_slot(started).await?),
+        };
         let (pool, metrics) = (self.pool.clone(), Arc::clone(&self.metrics));
+        let watch = Arc::clone(&self.pool_watch);
         let deadline = started + self.config.database_timeout;
-        actix_web::web::block(move || {
-            let _slot = slot;
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let conn = pool.get_timeout(remaining);
-            metrics.pool.wait.observe(started.elapsed());
-            let mut conn: PgPooledConnection = conn.map_err(|e| {
-                metrics.pool.timeouts.inc();
-                ApiError::Unavailable(format!("PostgreSQL: {e}"))
-            })?;
-            work(&mut conn)
+        let (result, lease) = actix_web::web::block(move || {
+            let mut lease = match claim {
+                Claim::Kept(lease) => lease,
+                Claim::Slot(slot) => match lease(&pool, slot, deadline, started, &metrics) {
+                    Ok(lease) => lease,
+                    Err(error) => return (Err(error), None),
+                },
+            };
+            let result = work(&mut lease.conn);
+            // The pool trusts its connections; one PostgreSQL dropped shows up as failed work.
+            if let Err(ApiError::Unavailable(_) | ApiError::Internal(_)) = &result {
+                watch.check_after_failure(&mut lease.conn);
+            }
+            let kept = (keep && result.is_ok()).then_some(lease);
+            (result, kept)
         })
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+        if let Some(lease) = lease {
+            handover::keep(lease);
+        }
+        result
     }
 
     /// Waits for a slot of the pool within `DATABASE_TIMEOUT_SECS` of `started`.
@@ -139,4 +159,28 @@ impl AppState {
             ))),
         }
     }
+}
+
+/// What a database call starts from: a connection kept for it, or a slot of the pool.
+enum Claim {
+    Kept(Lease),
+    Slot(OwnedSemaphorePermit),
+}
+
+/// Takes a connection from `pool` under `slot` by `deadline`; a 503 when none comes in time.
+fn lease(
+    pool: &PgPool,
+    slot: OwnedSemaphorePermit,
+    deadline: Instant,
+    started: Instant,
+    metrics: &ApiMetrics,
+) -> Result<Lease, ApiError> {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let conn = pool.get_timeout(remaining);
+    metrics.pool.wait.observe(started.elapsed());
+    let conn: PgPooledConnection = conn.map_err(|e| {
+        metrics.pool.timeouts.inc();
+        ApiError::Unavailable(format!("PostgreSQL: {e}"))
+    })?;
+    Ok(Lease { _slot: slot, conn })
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::test::{TestRequest, init_service};
+use diesel::RunQueryDsl;
 use support::*;
 
 /// The timeout of these tests, and what an answer may take beyond it on a busy machine.
@@ -100,5 +101,71 @@ async fn while_postgresql_is_unreachable_requests_are_refused_at_once() {
         let took = started.elapsed();
         next.assert_unavailable();
         assert!(took < Duration::from_millis(200), "{took:?}");
+    }
+}
+
+/// How many connections requests have taken from the pool so far.
+fn checkouts(state: &crm_api::state::AppState) -> u64 {
+    let pool = crm_metrics::PoolState {
+        size: 4,
+        connections: 0,
+        idle: 0,
+    };
+    let text = state.metrics.render(pool);
+    text.lines()
+        .find_map(|line| line.strip_prefix("db_pool_wait_seconds_count "))
+        .map(|count| count.parse().unwrap())
+        .unwrap_or_else(|| panic!("no checkout count in {text}"))
+}
+
+#[actix_web::test]
+async fn a_signed_in_read_is_authenticated_and_answered_on_one_connection() {
+    let (_db, state) = fresh(&[]);
+    let app = init_service(crm_api::app(state.clone())).await;
+    let admin = setup_admin(&app).await;
+    let create = admin
+        .apply(TestRequest::post().uri("/api/v1/customers"))
+        .set_json(serde_json::json!({"name": "Ada Lovelace", "phone": "+14155550123"}));
+    let created = send(&app, create).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = created.json["id"].as_i64().unwrap();
+
+    for uri in [
+        "/api/v1/customers".to_owned(),
+        format!("/api/v1/customers/{id}"),
+    ] {
+        let before = checkouts(&state);
+        let answer = send(&app, admin.apply(TestRequest::get().uri(&uri))).await;
+        assert_eq!(answer.status, StatusCode::OK, "{uri}: {}", answer.text);
+        assert_eq!(checkouts(&state) - before, 1, "{uri}");
+    }
+}
+
+#[actix_web::test]
+async fn after_postgresql_drops_every_connection_one_request_fails_and_the_next_are_served() {
+    let (db, state) = fresh(&[]);
+    let app = init_service(crm_api::app(state.clone())).await;
+    let admin = setup_admin(&app).await;
+    let customers = || admin.apply(TestRequest::get().uri("/api/v1/customers"));
+    assert_eq!(send(&app, customers()).await.status, StatusCode::OK);
+    let idle = state.pool.state().idle_connections;
+    assert!(idle >= 1, "{:?}", state.pool.state());
+
+    // What a restart of PostgreSQL does to the API's idle connections.
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut db.connection())
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    // The pool trusts its idle connections (no check per checkout), so the first request
+    // meets a dead one: a 503 the client may retry. It leaves the pool, and the pool now
+    // checks the others as they are taken.
+    send(&app, customers()).await.assert_unavailable();
+    for _ in 0..=idle {
+        let served = send(&app, customers()).await;
+        assert_eq!(served.status, StatusCode::OK, "{}", served.text);
     }
 }

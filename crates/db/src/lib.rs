@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::r2d2::{Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use diesel::result::Error as QueryError;
@@ -38,9 +38,9 @@ pub use pool::PoolWatch;
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
 /// A pool of PostgreSQL connections.
-pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+pub type PgPool = Pool<pool::Manager>;
 /// One connection borrowed from the pool.
-pub type PgPooledConnection = PooledConnection<ConnectionManager<PgConnection>>;
+pub type PgPooledConnection = PooledConnection<pool::Manager>;
 
 /// Errors of set-up work: connecting, creating the database, migrating.
 #[derive(Debug, thiserror::Error)]
@@ -60,45 +60,26 @@ pub enum SetupError {
 }
 
 /// Builds a pool without connecting: the first query connects, and fails within
-/// `connect_timeout` when PostgreSQL is down, instead of hanging or failing start-up. Each
-/// connection is checked (`SELECT 1`) as it is taken, so one left broken by a restart of
-/// PostgreSQL is replaced before a request uses it. The pool reports to `watch`.
+/// `connect_timeout` when PostgreSQL is down, instead of hanging or failing start-up. The pool
+/// reports to `watch`, and checks connections (`SELECT 1`) as they are taken only while `watch`
+/// doubts them (see [`pool::Manager`]): callers report failed work with
+/// [`PoolWatch::check_after_failure`] so that a connection left dead by a restart of
+/// PostgreSQL is dropped, and the others are checked before they are used.
 pub fn build_pool(
     database_url: &str,
     max_size: u32,
     connect_timeout: Duration,
     watch: Arc<PoolWatch>,
 ) -> PgPool {
-    pool_builder(max_size, connect_timeout, watch)
-        .test_on_check_out(true)
-        .build_unchecked(ConnectionManager::new(database_url))
-}
-
-/// The same, without the check as a connection is taken: a round trip less per use, for
-/// callers that retry work failed on a broken connection anyway (the worker: a failed claim or
-/// record runs again, and the broken connection is dropped when it fails).
-pub fn build_unchecked_pool(
-    database_url: &str,
-    max_size: u32,
-    connect_timeout: Duration,
-    watch: Arc<PoolWatch>,
-) -> PgPool {
-    pool_builder(max_size, connect_timeout, watch)
-        .test_on_check_out(false)
-        .build_unchecked(ConnectionManager::new(database_url))
-}
-
-fn pool_builder(
-    max_size: u32,
-    connect_timeout: Duration,
-    watch: Arc<PoolWatch>,
-) -> diesel::r2d2::Builder<ConnectionManager<PgConnection>> {
     Pool::builder()
         .max_size(max_size)
         .min_idle(Some(0))
+        .idle_timeout(Some(pool::IDLE_TIMEOUT))
         .connection_timeout(connect_timeout)
+        .test_on_check_out(true)
         .event_handler(Box::new(pool::Events(Arc::clone(&watch))))
-        .error_handler(Box::new(pool::Errors(watch)))
+        .error_handler(Box::new(pool::Errors(Arc::clone(&watch))))
+        .build_unchecked(pool::Manager::new(database_url, watch))
 }
 
 /// Applies every pending migration; returns the versions applied.

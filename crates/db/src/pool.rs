@@ -1,14 +1,25 @@
 //! What a pool reports while it works ([`PoolWatch`]): whether PostgreSQL was reachable at the
-//! last connection attempt, so callers can answer at once while it is down; and, optionally,
-//! how long each checkout waited, for metrics.
+//! last connection attempt, so callers can answer at once while it is down; whether a
+//! connection was lost lately, so the pool checks connections as they are taken only then
+//! ([`Manager`]); and, optionally, how long each checkout waited, for metrics.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crm_metrics::PoolMetrics;
+use diesel::PgConnection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::r2d2::event::{AcquireEvent, CheckoutEvent, TimeoutEvent};
-use diesel::r2d2::{HandleError, HandleEvent};
+use diesel::r2d2::{ConnectionManager, HandleError, HandleEvent, ManageConnection, R2D2Connection};
+
+/// How long an idle connection may stay in the pool before the pool closes it.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How long after a lost connection or a failed connection attempt the pool checks each
+/// connection as it is taken: long enough for every connection that was idle then to be either
+/// taken (and checked) or closed as idle (r2d2's reaper runs every 30 s).
+const DOUBT: Duration = IDLE_TIMEOUT.saturating_add(Duration::from_secs(60));
 
 /// Watches a pool's connection attempts (and its checkouts, when it records waits).
 /// Share it with `Arc`: the pool reports to it, callers ask it.
@@ -19,6 +30,8 @@ pub struct PoolWatch {
     /// plus one (0: never).
     last_failure: AtomicU64,
     last_success: AtomicU64,
+    /// When a connection was last found lost (PostgreSQL restarted or dropped it), the same way.
+    last_lost: AtomicU64,
     /// Where checkout waits and timeouts go, when this pool's users don't record them
     /// themselves.
     waits: Option<Arc<PoolMetrics>>,
@@ -37,6 +50,7 @@ impl PoolWatch {
             epoch: Instant::now(),
             last_failure: AtomicU64::new(0),
             last_success: AtomicU64::new(0),
+            last_lost: AtomicU64::new(0),
             waits,
         }
     }
@@ -66,6 +80,72 @@ impl PoolWatch {
 
     fn connection_opened(&self) {
         self.last_success.store(self.now(), Ordering::Relaxed);
+    }
+
+    /// Whether the pool should check connections as they are taken: a connection attempt
+    /// failed or a connection was lost less than [`DOUBT`] ago, so idle connections may be
+    /// dead too (PostgreSQL restarted). Otherwise connections are trusted, which saves a round
+    /// trip per checkout.
+    pub fn doubts_connections(&self) -> bool {
+        let doubt = u64::try_from(DOUBT.as_millis()).unwrap_or(u64::MAX);
+        let last = self
+            .last_failure
+            .load(Ordering::Relaxed)
+            .max(self.last_lost.load(Ordering::Relaxed));
+        last > 0 && self.now().saturating_sub(last) < doubt
+    }
+
+    /// To call when work on `conn` failed in a way that may mean PostgreSQL went away (a
+    /// connection error, or an error the caller can no longer tell apart from one): checks the
+    /// connection, and if it is dead, makes the pool drop it when it is returned and check
+    /// every connection as it is taken for a while. Returns whether it was dead.
+    pub fn check_after_failure(&self, conn: &mut PgConnection) -> bool {
+        if conn.ping().is_ok() {
+            return false;
+        }
+        AnsiTransactionManager::transaction_manager_status_mut(conn).set_in_error();
+        self.last_lost.store(self.now(), Ordering::Relaxed);
+        true
+    }
+}
+
+/// The pool's connection manager: diesel's, except that a connection is checked (`SELECT 1`)
+/// as it is taken only while its [`PoolWatch`] doubts connections. Connections found dead by
+/// [`PoolWatch::check_after_failure`], or left in a failed transaction, are dropped when they
+/// are returned.
+#[derive(Debug)]
+pub struct Manager {
+    inner: ConnectionManager<PgConnection>,
+    watch: Arc<PoolWatch>,
+}
+
+impl Manager {
+    pub(crate) fn new(database_url: &str, watch: Arc<PoolWatch>) -> Self {
+        Self {
+            inner: ConnectionManager::new(database_url),
+            watch,
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = PgConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgConnection, Self::Error> {
+        self.inner.connect()
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), Self::Error> {
+        if self.watch.doubts_connections() {
+            self.inner.is_valid(conn)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        self.inner.has_broken(conn)
     }
 }
 
@@ -117,5 +197,28 @@ mod tests {
         std::thread::sleep(Duration::from_millis(3));
         watch.connection_opened();
         assert!(!watch.is_unreachable(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn connections_are_doubted_only_after_a_failure() {
+        let watch = PoolWatch::default();
+        assert!(!watch.doubts_connections());
+        watch.connection_failed();
+        assert!(watch.doubts_connections());
+        watch.connection_opened();
+        assert!(
+            watch.doubts_connections(),
+            "a success does not end the doubt"
+        );
+        // A watch whose last failure was at its start, `DOUBT` and a minute ago.
+        let Some(epoch) = Instant::now().checked_sub(DOUBT + Duration::from_secs(60)) else {
+            return; // the machine has not been up that long
+        };
+        let long_ago = PoolWatch {
+            epoch,
+            ..PoolWatch::default()
+        };
+        long_ago.last_lost.store(1, Ordering::Relaxed);
+        assert!(!long_ago.doubts_connections());
     }
 }

@@ -1,9 +1,13 @@
 //! `is_connection_error` on real failures: connections ended by the server (as a restart of
-//! PostgreSQL ends them) at each point of a request's work, each test on its own database.
+//! PostgreSQL ends them) at each point of a request's work; and what the pool does with such
+//! connections. Each test on its own database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crm_db::is_connection_error;
+use std::sync::Arc;
+use std::time::Duration;
+
 use crm_db::test_support::TestDatabase;
+use crm_db::{PoolWatch, build_pool, is_connection_error};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 
@@ -16,11 +20,14 @@ struct Pid {
 /// A connection of its own (not pooled) and its server process id.
 fn connect(db: &TestDatabase) -> (PgConnection, i32) {
     let mut conn = PgConnection::establish(db.url()).expect("connect");
-    let pid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
-        .get_result::<Pid>(&mut conn)
-        .expect("backend pid")
-        .pid;
+    let pid = backend_pid(&mut conn).expect("backend pid");
     (conn, pid)
+}
+
+fn backend_pid(conn: &mut PgConnection) -> QueryResult<i32> {
+    diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(conn)
+        .map(|row| row.pid)
 }
 
 /// Ends the server process behind a connection, as a fast shutdown of PostgreSQL does.
@@ -95,4 +102,60 @@ fn a_constraint_violation_is_not_a_connection_error() {
         .execute(&mut conn)
         .unwrap_err();
     assert!(!is_connection_error(&error), "{error:?}");
+}
+
+#[test]
+fn the_pool_trusts_its_connections_until_one_is_found_dead_then_checks_each_as_it_is_taken() {
+    let db = TestDatabase::new();
+    let watch = Arc::new(PoolWatch::default());
+    let pool = build_pool(db.url(), 2, Duration::from_secs(5), Arc::clone(&watch));
+    // Two idle connections, then PostgreSQL ends both (as a restart does).
+    let (mut first, mut second) = (pool.get().unwrap(), pool.get().unwrap());
+    let pids = [
+        backend_pid(&mut first).unwrap(),
+        backend_pid(&mut second).unwrap(),
+    ];
+    drop((first, second));
+    pids.into_iter().for_each(|pid| terminate(&db, pid));
+
+    // No check as it is taken: the pool hands out a dead connection (a round trip saved on
+    // every healthy checkout), and the work on it fails with a connection error.
+    let mut conn = pool.get().unwrap();
+    let error = backend_pid(&mut conn).unwrap_err();
+    assert!(is_connection_error(&error), "{error:?}");
+    assert!(!watch.doubts_connections());
+    assert!(
+        watch.check_after_failure(&mut conn),
+        "the connection is dead"
+    );
+    drop(conn);
+    assert!(watch.doubts_connections());
+
+    // The dead connection left the pool; the other dead one is checked as it is taken and
+    // replaced: every later checkout works.
+    for _ in 0..4 {
+        let mut conn = pool.get().unwrap();
+        let pid = backend_pid(&mut conn).expect("a working connection");
+        assert!(!pids.contains(&pid));
+    }
+    assert_eq!(pool.state().connections, 1, "{:?}", pool.state());
+}
+
+#[test]
+fn a_failure_on_a_live_connection_keeps_it_and_the_trust() {
+    let db = TestDatabase::new();
+    let watch = Arc::new(PoolWatch::default());
+    let pool = build_pool(db.url(), 1, Duration::from_secs(5), Arc::clone(&watch));
+    let mut conn = pool.get().unwrap();
+    let pid = backend_pid(&mut conn).unwrap();
+    diesel::sql_query("SELECT 1 / 0")
+        .execute(&mut conn)
+        .unwrap_err();
+    assert!(
+        !watch.check_after_failure(&mut conn),
+        "the connection is alive"
+    );
+    drop(conn);
+    assert!(!watch.doubts_connections());
+    assert_eq!(backend_pid(&mut pool.get().unwrap()).unwrap(), pid);
 }

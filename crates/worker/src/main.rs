@@ -36,7 +36,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let status_callback = config.status_callback().context("invalid configuration")?;
 
     let metrics = Arc::new(WorkerMetrics::default());
-    let db = crm_db::build_unchecked_pool(
+    let db = crm_db::build_pool(
         config.database_url.expose_secret(),
         config.pool_size(),
         DATABASE_TIMEOUT,

@@ -778,8 +778,7 @@ async fn the_metrics_listener_counts_sent_and_late_messages_and_pool_waits() {
     let shop = Shop::open().await;
     let metrics = Arc::new(WorkerMetrics::default());
     let watch = crm_db::PoolWatch::new(Some(Arc::clone(&metrics.pool)));
-    let pool =
-        crm_db::build_unchecked_pool(shop.db.url(), 3, Duration::from_secs(5), Arc::new(watch));
+    let pool = crm_db::build_pool(shop.db.url(), 3, Duration::from_secs(5), Arc::new(watch));
     let provider = TwilioProvider::new(support::twilio_config(&shop.fake)).unwrap();
     let state = WorkerState::new(
         pool.clone(),

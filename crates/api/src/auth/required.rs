@@ -31,20 +31,33 @@ static PROTECTED: LazyLock<HashSet<(String, String)>> = LazyLock::new(|| {
 
 /// The middleware (`actix_web::middleware::from_fn`): authenticates the request when its route
 /// needs sign-in and keeps the [`super::CurrentUser`] in the request's extensions for the handler.
-/// Requests no route takes pass on, to get their 404 or 405.
+/// A read (`GET`) hands the connection it was authenticated on to the handler
+/// ([`crate::handover`]). Requests no route takes pass on, to get their 404 or 405.
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if needs_sign_in(&req) {
+    if !needs_sign_in(&req) {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
+    let read_only = req.method() == actix_web::http::Method::GET;
+    let signed_in = async move {
         // Remembered in the request's extensions for the handler's `CurrentUser`.
         if let Err(error) = super::authenticate(req.request()).await {
             return Ok(req.error_response(error));
         }
+        next.call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body)
+    };
+    if read_only {
+        crate::handover::scope(signed_in).await
+    } else {
+        signed_in.await
     }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_boxed_body)
 }
 
 fn needs_sign_in(req: &ServiceRequest) -> bool {
