@@ -7,7 +7,7 @@ use crm_contract::activity::{
 };
 use crm_contract::{AuditEvent, Total};
 use crm_domain::{Channel, CustomerId, EmailAddress, PhoneNumber, UserId};
-use diesel::dsl::{self, AsSelect};
+use diesel::dsl::AsSelect;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 
@@ -357,9 +357,8 @@ pub const SEARCH_COUNT_CAP: i64 = 1_000;
 /// a search counts its matches up to [`SEARCH_COUNT_CAP`].
 pub fn count(conn: &mut PgConnection, query: &CustomerQuery<'_>) -> QueryResult<Total> {
     if search_text(query).is_none() {
-        return kept_count(query.archived)
-            .get_result(conn)
-            .map(Total::Exact);
+        let slots: Vec<i64> = kept_count(query.archived).load(conn)?;
+        return Ok(Total::Exact(slots.into_iter().sum()));
     }
     let matches =
         i64::try_from(capped_matches(query).load::<CustomerId>(conn)?.len()).unwrap_or(i64::MAX);
@@ -379,14 +378,14 @@ pub fn explain_count(conn: &mut PgConnection, query: &CustomerQuery<'_>) -> Quer
     }
 }
 
-/// The kept count of the customers `archived` selects.
+/// The kept counts (one per slot, to be summed) of the customers `archived` selects. Summed by
+/// the caller rather than by `sum(n)`, whose numeric result diesel reads only as raw SQL, which
+/// PostgreSQL would then parse and plan on every request.
 fn kept_count(
     archived: ArchivedFilter,
 ) -> customer_counts::BoxedQuery<'static, Pg, diesel::sql_types::BigInt> {
     let counts = customer_counts::table
-        .select(dsl::sql::<diesel::sql_types::BigInt>(
-            "coalesce(sum(n), 0)::bigint",
-        ))
+        .select(customer_counts::n)
         .into_boxed();
     match archived {
         ArchivedFilter::Active => counts.filter(customer_counts::archived.eq(false)),

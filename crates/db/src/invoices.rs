@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crm_contract::AuditEvent;
 use crm_contract::activity::{InvoiceAdded, InvoiceRef, ReceiptReplaced};
 use crm_domain::{Amount, Currency, CustomerId, InvoiceId, UserId};
+use diesel::pg::data_types::PgNumeric;
 use diesel::prelude::*;
 
 use crate::audit::{self, Trail};
@@ -208,28 +209,52 @@ pub fn totals_for_customer(
     conn: &mut PgConnection,
     customer: CustomerId,
 ) -> QueryResult<Vec<(Currency, i128)>> {
-    use diesel::sql_types::{Nullable, Text};
-    // sum(bigint) is numeric in PostgreSQL, and may pass i64's range over enough invoices;
-    // read it as text into an i128 rather than pull in a decimal type.
-    let rows: Vec<(Currency, Option<String>)> = invoices::table
+    // sum(bigint) is numeric in PostgreSQL, and may pass i64's range over enough invoices:
+    // read in PostgreSQL's own numeric form and made an i128 here, rather than pull in a
+    // decimal type or send raw SQL (which PostgreSQL would parse and plan on every request).
+    let rows: Vec<(Currency, Option<PgNumeric>)> = invoices::table
         .filter(invoices::customer_id.eq(customer))
         .group_by(invoices::currency)
         .order(invoices::currency.asc())
-        .select((
-            invoices::currency,
-            diesel::dsl::sql::<Nullable<Text>>("sum(amount_minor)::text"),
-        ))
+        .select((invoices::currency, diesel::dsl::sum(invoices::amount_minor)))
         .load(conn)?;
     rows.into_iter()
         .map(|(currency, total)| {
             let total = total
-                .as_deref()
-                .unwrap_or("0")
-                .parse::<i128>()
-                .map_err(|error| diesel::result::Error::DeserializationError(Box::new(error)))?;
+                .as_ref()
+                .map_or(Some(0), whole_number)
+                .ok_or_else(|| {
+                    diesel::result::Error::DeserializationError(
+                        format!("the {currency} total is not a whole number in i128's range")
+                            .into(),
+                    )
+                })?;
             Ok((currency, total))
         })
         .collect()
+}
+
+/// A numeric that holds a whole number, as an i128 (`None` for fractions, NaN or overflow).
+fn whole_number(number: &PgNumeric) -> Option<i128> {
+    let (negative, weight, digits) = match number {
+        PgNumeric::Positive { weight, digits, .. } => (false, *weight, digits),
+        PgNumeric::Negative { weight, digits, .. } => (true, *weight, digits),
+        PgNumeric::NaN => return None,
+    };
+    // `digits` are base-10,000 digits; the first is worth 10,000^weight.
+    let mut value: i128 = 0;
+    for (position, &digit) in digits.iter().enumerate() {
+        let power = i64::from(weight) - i64::try_from(position).ok()?;
+        match u32::try_from(power) {
+            Ok(power) => {
+                let worth = i128::from(digit).checked_mul(10_000_i128.checked_pow(power)?)?;
+                value = value.checked_add(worth)?;
+            }
+            Err(_) if digit == 0 => {}
+            Err(_) => return None,
+        }
+    }
+    Some(if negative { -value } else { value })
 }
 
 /// Changes to an invoice's fields; `None` leaves a column alone.
@@ -277,4 +302,36 @@ fn update(
         .set(changes)
         .returning(Invoice::as_returning())
         .get_result(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn positive(weight: i16, digits: &[i16]) -> PgNumeric {
+        PgNumeric::Positive {
+            weight,
+            scale: 0,
+            digits: digits.to_vec(),
+        }
+    }
+
+    #[test]
+    fn whole_numerics_become_i128_and_fractions_do_not() {
+        assert_eq!(whole_number(&positive(0, &[])), Some(0));
+        assert_eq!(whole_number(&positive(0, &[1234])), Some(1_234));
+        assert_eq!(whole_number(&positive(1, &[12, 3400])), Some(123_400));
+        // Trailing zero digits are left out: 10,000² × 5.
+        assert_eq!(whole_number(&positive(2, &[5])), Some(500_000_000));
+        let negative = PgNumeric::Negative {
+            weight: 4,
+            scale: 0,
+            digits: vec![9, 2233, 7203, 6854, 7758],
+        };
+        assert_eq!(whole_number(&negative), Some(-92_233_720_368_547_758));
+        assert_eq!(whole_number(&positive(-1, &[5000])), None, "0.5");
+        assert_eq!(whole_number(&positive(0, &[1, 5000])), None, "1.5");
+        assert_eq!(whole_number(&positive(40, &[1])), None, "10^160");
+        assert_eq!(whole_number(&PgNumeric::NaN), None);
+    }
 }
