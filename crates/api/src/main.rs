@@ -13,6 +13,13 @@ use crm_domain::{EmailAddress, Password, Role, UserName};
 use diesel::{Connection, PgConnection};
 use secrecy::ExposeSecret;
 
+/// jemalloc, with background threads that give pages unused for a few seconds back to the
+/// system: with glibc's allocator the API kept what its busiest moment used (290 MiB after 256
+/// receipt uploads at once) for as long as it ran.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "crm-api", version, about = "Customer Manager API server")]
 struct Cli {
