@@ -48,6 +48,12 @@ pub(crate) fn take() -> (Option<Lease>, bool) {
     }
 }
 
+/// Lets the next database call keep its connection again: authentication failed on a dead
+/// connection and runs once more.
+pub(crate) fn reopen() {
+    let _ = HANDOVER.try_with(|handover| handover.replace(Handover::Open));
+}
+
 /// Keeps `lease` for the next database call of this request (dropped with the request if none
 /// comes: it goes back to the pool then).
 pub(crate) fn keep(lease: Lease) {

@@ -104,37 +104,80 @@ impl AppState {
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        self.run(work).await.result
+    }
+
+    /// [`AppState::db`] for work that may run twice (reads, and writes that change nothing the
+    /// second time): when it fails on a connection PostgreSQL had dropped (a restart), it runs
+    /// once more on another. Authentication runs so, and it is the first database work of
+    /// every request that needs sign-in: a restart of PostgreSQL fails none of them.
+    pub async fn db_retried<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: Fn(&mut PgConnection) -> Result<T, ApiError> + Clone + Send + 'static,
+        T: Send + 'static,
+    {
+        let first = self.run(work.clone()).await;
+        if !first.lost {
+            return first.result;
+        }
+        if first.keeping {
+            handover::reopen();
+        }
+        self.run(work).await.result
+    }
+
+    async fn run<T, F>(&self, work: F) -> Ran<T>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
         let started = Instant::now();
-        let (kept, keep) = handover::take();
+        let (kept, keeping) = handover::take();
+        let failed = |error| Ran {
+            result: Err(error),
+            lost: false,
+            keeping,
+        };
         let claim = match kept {
             Some(lease) => Claim::Kept(lease),
-            None => Claim::Slot(self.db_slot(started).await?),
+            None => match self.db_slot(started).await {
+                Ok(slot) => Claim::Slot(slot),
+                Err(error) => return failed(error),
+            },
         };
         let (pool, metrics) = (self.pool.clone(), Arc::clone(&self.metrics));
         let watch = Arc::clone(&self.pool_watch);
         let deadline = started + self.config.database_timeout;
-        let (result, lease) = actix_web::web::block(move || {
+        let ran = actix_web::web::block(move || {
             let mut lease = match claim {
                 Claim::Kept(lease) => lease,
                 Claim::Slot(slot) => match lease(&pool, slot, deadline, started, &metrics) {
                     Ok(lease) => lease,
-                    Err(error) => return (Err(error), None),
+                    Err(error) => return (Err(error), false, None),
                 },
             };
             let result = work(&mut lease.conn);
             // The pool trusts its connections; one PostgreSQL dropped shows up as failed work.
-            if let Err(ApiError::Unavailable(_) | ApiError::Internal(_)) = &result {
-                watch.check_after_failure(&mut lease.conn);
-            }
-            let kept = (keep && result.is_ok()).then_some(lease);
-            (result, kept)
+            let lost = matches!(
+                &result,
+                Err(ApiError::Unavailable(_) | ApiError::Internal(_))
+            ) && watch.check_after_failure(&mut lease.conn);
+            let kept = (keeping && result.is_ok()).then_some(lease);
+            (result, lost, kept)
         })
-        .await
-        .map_err(ApiError::internal)?;
-        if let Some(lease) = lease {
+        .await;
+        let (result, lost, kept) = match ran {
+            Ok(ran) => ran,
+            Err(error) => return failed(ApiError::internal(error)),
+        };
+        if let Some(lease) = kept {
             handover::keep(lease);
         }
-        result
+        Ran {
+            result,
+            lost,
+            keeping,
+        }
     }
 
     /// Waits for a slot of the pool within `DATABASE_TIMEOUT_SECS` of `started`.
@@ -159,6 +202,15 @@ impl AppState {
             ))),
         }
     }
+}
+
+/// What one run of database work came to.
+struct Ran<T> {
+    result: Result<T, ApiError>,
+    /// The work failed on a connection PostgreSQL had dropped (and the pool now drops).
+    lost: bool,
+    /// The run was to keep its connection for the next call ([`handover`]).
+    keeping: bool,
 }
 
 /// What a database call starts from: a connection kept for it, or a slot of the pool.

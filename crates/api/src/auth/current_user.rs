@@ -185,7 +185,7 @@ impl Credentials {
 async fn authenticate_token(state: &AppState, token: String) -> Result<CurrentUser, ApiError> {
     let token_hash = secrets::hash(&token);
     let (token, user) = state
-        .db(move |conn| {
+        .db_retried(move |conn| {
             let now = Utc::now();
             let found = crm_db::api_tokens::find_active(conn, &token_hash, now)?;
             if let Some((token, _)) = &found {
@@ -208,15 +208,17 @@ async fn authenticate_session(
     let idle = state.config.session_idle;
     // A request refused for its CSRF token does not keep the session alive.
     let (session, user, csrf_ok) = state
-        .db(move |conn| {
+        .db_retried(move |conn| {
             let now = Utc::now();
             let Some((session, user)) =
                 crm_db::sessions::find_active(conn, &lookup_hash, now, idle)?
             else {
                 return Ok(None);
             };
-            let csrf_ok = csrf.is_none_or(|header| {
-                header.is_some_and(|token| secrets::matches(&token, &session.csrf_token_hash))
+            let csrf_ok = csrf.as_ref().is_none_or(|header| {
+                header
+                    .as_ref()
+                    .is_some_and(|token| secrets::matches(token, &session.csrf_token_hash))
             });
             if csrf_ok {
                 crm_db::sessions::touch(conn, &session, now, idle)?;
