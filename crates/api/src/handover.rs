@@ -51,12 +51,16 @@ pub(crate) fn take() -> (Option<Lease>, bool) {
 /// Lets the next database call keep its connection again: authentication failed on a dead
 /// connection and runs once more.
 pub(crate) fn reopen() {
-    let _ = HANDOVER.try_with(|handover| handover.replace(Handover::Open));
+    set(Handover::Open);
 }
 
 /// Keeps `lease` for the next database call of this request (dropped with the request if none
 /// comes: it goes back to the pool then).
 pub(crate) fn keep(lease: Lease) {
-    // Outside a scope (only reachable if `take` said to keep) there is nothing to do.
-    let _ = HANDOVER.try_with(|handover| handover.replace(Handover::Kept(Box::new(lease))));
+    set(Handover::Kept(Box::new(lease)));
+}
+
+/// Outside a scope (a request that does not hand over) there is nothing to set.
+fn set(state: Handover) {
+    let _ = HANDOVER.try_with(|handover| handover.replace(state));
 }

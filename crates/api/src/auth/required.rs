@@ -37,26 +37,21 @@ pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if !needs_sign_in(&req) {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
-    }
-    let read_only = req.method() == actix_web::http::Method::GET;
-    let signed_in = async move {
+    let sign_in = needs_sign_in(&req);
+    let hand_over = sign_in && req.method() == actix_web::http::Method::GET;
+    let request = async move {
         // Remembered in the request's extensions for the handler's `CurrentUser`.
-        if let Err(error) = super::authenticate(req.request()).await {
+        if sign_in && let Err(error) = super::authenticate(req.request()).await {
             return Ok(req.error_response(error));
         }
         next.call(req)
             .await
             .map(ServiceResponse::map_into_boxed_body)
     };
-    if read_only {
-        crate::handover::scope(signed_in).await
+    if hand_over {
+        crate::handover::scope(request).await
     } else {
-        signed_in.await
+        request.await
     }
 }
 
