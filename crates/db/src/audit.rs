@@ -11,6 +11,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
+use crate::page::WrittenLimitDsl;
 use crate::schema::{audit_events, users};
 
 /// A row of `audit_events`.
@@ -82,12 +83,11 @@ pub fn list(
         .order(audit_events::id.desc())
         .select((EventRow::as_select(), users::name.nullable()))
         .filter(in_trail(trail))
-        .limit(limit)
         .into_boxed();
     if let Some(before) = before {
         query = query.filter(audit_events::id.lt(before));
     }
-    let rows: Vec<(EventRow, Option<String>)> = query.load(conn)?;
+    let rows: Vec<(EventRow, Option<String>)> = query.written_limit(limit).load(conn)?;
     rows.into_iter()
         .map(|(row, actor_name)| {
             let event = AuditEvent::from_parts(&row.action, row.changes)

@@ -12,6 +12,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 
 use crate::audit::{self, Trail};
+use crate::page::{WrittenLimit, WrittenLimitDsl};
 use crate::schema::{customer_counts, customers};
 use crate::{explain, lower, messages};
 
@@ -321,7 +322,8 @@ fn page_query<'a>(
     query: &CustomerQuery<'_>,
     after: Option<&ListPosition>,
     limit: i64,
-) -> diesel::helper_types::Select<customers::BoxedQuery<'a, Pg>, AsSelect<Customer, Pg>> {
+) -> WrittenLimit<diesel::helper_types::Select<customers::BoxedQuery<'a, Pg>, AsSelect<Customer, Pg>>>
+{
     let rows = filtered(query);
     let rows = if search_text(query).is_some_and(|text| text.chars().count() >= 3) {
         // Sorted by an expression no index holds (the same order), so that PostgreSQL finds the
@@ -333,7 +335,7 @@ fn page_query<'a>(
     } else {
         rows.order((lower(customers::name).asc(), customers::id.asc()))
     };
-    let mut rows = rows.select(Customer::as_select()).limit(limit);
+    let mut rows = rows.select(Customer::as_select());
     if let Some(position) = after {
         // (name, id) after the position's. The first condition alone starts the order index's
         // scan at the position; with only the second, PostgreSQL read the index from its start
@@ -345,7 +347,7 @@ fn page_query<'a>(
                 .or(customers::id.gt(position.id)),
         );
     }
-    rows
+    rows.written_limit(limit)
 }
 
 /// A search counts its matches up to this many, then says "at least": the count is over the

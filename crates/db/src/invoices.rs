@@ -10,6 +10,7 @@ use diesel::pg::data_types::PgNumeric;
 use diesel::prelude::*;
 
 use crate::audit::{self, Trail};
+use crate::page::WrittenLimitDsl;
 use crate::schema::invoices;
 use crate::stale_receipts;
 
@@ -182,7 +183,6 @@ pub fn list_for_customer(
         .filter(invoices::customer_id.eq(customer))
         .order((invoices::issued_on.desc(), invoices::id.desc()))
         .select(Invoice::as_select())
-        .limit(limit)
         .into_boxed();
     if let Some(position) = after {
         rows = rows.filter(
@@ -193,7 +193,7 @@ pub fn list_for_customer(
                     .and(invoices::id.lt(position.id))),
         );
     }
-    rows.load(conn)
+    rows.written_limit(limit).load(conn)
 }
 
 /// How many invoices a customer has.

@@ -14,6 +14,7 @@ pub mod invoices;
 pub mod live;
 pub mod login_attempts;
 pub mod messages;
+pub mod page;
 pub mod pool;
 pub mod reminders;
 pub mod schema;

@@ -18,6 +18,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Interval, Text};
 
 use crate::audit::{self, Trail};
+use crate::page::WrittenLimitDsl;
 use crate::reminders;
 use crate::schema::{customers, message_templates, messages, webhook_deliveries};
 
@@ -484,7 +485,7 @@ pub fn list(
         Order::SoonestFirst => rows.order((messages::send_at.asc(), messages::id.asc())),
     };
     rows.select((Message::as_select(), customers::name))
-        .limit(limit)
+        .written_limit(limit)
         .load(conn)
 }
 

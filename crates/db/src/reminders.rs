@@ -12,6 +12,7 @@ use diesel::dsl::{InnerJoin, IntoBoxed, LeftJoin, now};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 
+use crate::page::WrittenLimitDsl;
 use crate::schema::{customers, messages, reminders, users};
 
 /// A row of `reminders`.
@@ -141,7 +142,9 @@ pub fn list(
         }
         _ => rows.order((reminders::remind_at.asc(), reminders::id.asc())),
     };
-    rows.select(listed_columns()).limit(limit).load(conn)
+    rows.select(listed_columns())
+        .written_limit(limit)
+        .load(conn)
 }
 
 /// How many reminders match `query`, over all pages.

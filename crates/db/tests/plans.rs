@@ -7,7 +7,9 @@
 
 use crm_contract::Total;
 use crm_db::PgPooledConnection;
+use crm_db::audit::{self, Trail};
 use crm_db::customers::{self, ArchivedFilter, CustomerQuery, ListPosition};
+use crm_db::invoices;
 use crm_db::test_support::TestDatabase;
 use diesel::prelude::*;
 
@@ -207,4 +209,94 @@ fn new_customers_go_straight_into_the_trigram_indexes() {
         indexes.with_pending_list, 0,
         "a trigram index keeps a pending list"
     );
+}
+
+/// A statement PostgreSQL keeps for this connection, and how often it planned it.
+#[derive(QueryableByName, Debug)]
+struct Prepared {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    statement: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    parameters: i32,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    generic_plans: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    custom_plans: i64,
+}
+
+#[test]
+fn postgresql_plans_each_kind_of_page_once_and_keeps_the_plan() {
+    let (_db, mut conn) = seeded();
+    let query = active(None);
+    let first = customers::list(&mut conn, &query, None, 51).unwrap();
+    let position = ListPosition::after(&first[50]);
+    let customer = first[0].id;
+    for _ in 0..20 {
+        customers::list(&mut conn, &query, None, 51).unwrap();
+        customers::list(&mut conn, &query, Some(&position), 51).unwrap();
+        invoices::list_for_customer(&mut conn, customer, None, 51).unwrap();
+        audit::list(&mut conn, Trail::Customer(customer), None, 51).unwrap();
+    }
+    // This connection's prepared statements: diesel prepares each query text once.
+    let pages: Vec<Prepared> = diesel::sql_query(
+        "SELECT name, statement, cardinality(parameter_types) AS parameters, generic_plans,
+                custom_plans
+         FROM pg_prepared_statements
+         WHERE statement LIKE '%LIMIT 51%' ORDER BY statement",
+    )
+    .load(&mut conn)
+    .unwrap();
+    assert_eq!(
+        pages.len(),
+        4,
+        "a first and a later page of customers, invoices, activity: {pages:#?}"
+    );
+    for page in &pages {
+        // PostgreSQL tries custom plans five times before it compares them with a generic one;
+        // with a bound LIMIT it kept planning (20 custom plans here).
+        assert!(
+            page.custom_plans <= 5 && page.generic_plans >= 15,
+            "PostgreSQL plans this page on every execution ({} custom plans, {} generic): {}",
+            page.custom_plans,
+            page.generic_plans,
+            page.statement
+        );
+    }
+    // The plan kept for a later page of customers still starts at its position in the order
+    // index: the generic plan, whatever the position.
+    diesel::sql_query("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut conn)
+        .unwrap();
+    for page in pages
+        .iter()
+        .filter(|p| p.statement.contains("FROM \"customers\""))
+    {
+        #[derive(QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+            line: String,
+        }
+        // Any values: a generic plan does not depend on them.
+        let execute = match usize::try_from(page.parameters).unwrap() {
+            0 => format!("EXPLAIN EXECUTE {}", page.name),
+            n => format!(
+                "EXPLAIN EXECUTE {}({})",
+                page.name,
+                vec!["NULL"; n].join(", ")
+            ),
+        };
+        let plan: Vec<Line> = diesel::sql_query(execute).load(&mut conn).unwrap();
+        let plan = plan
+            .into_iter()
+            .map(|l| l.line)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_no_seq_scan(&plan, "the kept plan of a page of customers");
+        assert!(
+            plan.contains("order_idx") && (page.parameters == 0 || plan.contains("Index Cond")),
+            "the kept plan of a page of customers does not start at its position in the order index:\n{plan}"
+        );
+    }
 }
