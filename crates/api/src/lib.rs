@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod receipt_files;
+mod request_heads;
 pub mod routes;
 pub mod state;
 pub mod storage;
@@ -65,6 +66,7 @@ pub fn app(
         .wrap(security_headers(https))
         .wrap(actix_web::middleware::from_fn(metrics::middleware))
         .wrap(TracingLogger::default())
+        .wrap(actix_web::middleware::from_fn(request_heads::own_headers))
 }
 
 /// Headers on every response; over https (an `https` `PUBLIC_URL`) also HSTS, so browsers
