@@ -9,13 +9,14 @@
 //! its user must be allowed to create databases.
 #![allow(clippy::expect_used, clippy::panic)] // Set-up failures end the test, with their reason.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use diesel::prelude::*;
 use rand::Rng;
 
-use crate::{PgPool, build_pool, database_exists, quote_identifier, run_migrations};
+use crate::{PgPool, PoolWatch, build_pool, database_exists, quote_identifier, run_migrations};
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const TEMPLATE_LOCK: i64 = 0x6372_6d5f_746d_706c; // "crm_tmpl"
@@ -27,6 +28,7 @@ pub struct TestDatabase {
     url: String,
     admin_url: String,
     pool: PgPool,
+    watch: Arc<PoolWatch>,
 }
 
 impl TestDatabase {
@@ -51,12 +53,14 @@ impl TestDatabase {
         .execute(&mut admin)
         .expect("create the test database from the template");
         let url = with_database(&admin_url, &name);
-        let pool = build_pool(&url, 8, Duration::from_secs(10), Default::default());
+        let watch = Arc::new(PoolWatch::default());
+        let pool = build_pool(&url, 8, Duration::from_secs(10), Arc::clone(&watch));
         Self {
             name,
             url,
             admin_url,
             pool,
+            watch,
         }
     }
 
@@ -68,6 +72,37 @@ impl TestDatabase {
     /// A pool of connections to it.
     pub fn pool(&self) -> PgPool {
         self.pool.clone()
+    }
+
+    /// The watch its pool reports to ([`build_pool`]).
+    pub fn pool_watch(&self) -> Arc<PoolWatch> {
+        Arc::clone(&self.watch)
+    }
+
+    /// Ends every connection to the database, its pool's included, as a restart of PostgreSQL
+    /// would, and waits until their server processes are gone.
+    pub fn end_connections(&self) {
+        #[derive(QueryableByName)]
+        struct Ended {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            ended: i64,
+        }
+        let mut admin = PgConnection::establish(&self.admin_url)
+            .expect("reach the test PostgreSQL to end connections");
+        for _ in 0..250 {
+            let left: Ended = diesel::sql_query(
+                "SELECT count(pg_terminate_backend(pid)) AS ended FROM pg_stat_activity
+                 WHERE datname = $1",
+            )
+            .bind::<diesel::sql_types::Text, _>(&self.name)
+            .get_result(&mut admin)
+            .expect("end the connections");
+            if left.ended == 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the connections to {} did not end", self.name);
     }
 
     /// One connection to it.

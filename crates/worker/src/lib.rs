@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use apalis::prelude::{BackendExt, Event, Monitor, WorkerBuilder, WorkerBuilderExt};
 use apalis_redis::{ConnectionManager, RedisStorage};
-use crm_db::PgPool;
+use crm_db::{PgPool, PoolWatch};
 use crm_queue::Storage;
 use diesel::PgConnection;
 use tokio_util::sync::CancellationToken;
@@ -32,7 +32,7 @@ use crate::provider::Provider;
 /// Cheap to clone (everything is shared).
 #[derive(Debug, Clone)]
 pub struct WorkerState {
-    db: PgPool,
+    db: Db,
     provider: Arc<Provider>,
     name: Arc<str>,
     policy: SendPolicy,
@@ -50,12 +50,7 @@ pub struct WorkerState {
 impl WorkerState {
     /// A worker called `name` (unique per process: see [`worker_name`]) sending through
     /// `provider`.
-    pub fn new(
-        db: PgPool,
-        provider: Provider,
-        name: impl Into<Arc<str>>,
-        policy: SendPolicy,
-    ) -> Self {
+    pub fn new(db: Db, provider: Provider, name: impl Into<Arc<str>>, policy: SendPolicy) -> Self {
         Self {
             db,
             provider: Arc::new(provider),
@@ -84,7 +79,7 @@ impl WorkerState {
 
     /// The PostgreSQL pool.
     pub fn pool(&self) -> &PgPool {
-        &self.db
+        &self.db.pool
     }
 
     /// The same, asking the provider to report deliveries to `url`.
@@ -356,18 +351,40 @@ pub enum DbError {
     Blocking(#[from] tokio::task::JoinError),
 }
 
-/// Runs `query` on a pooled connection, on a blocking thread (diesel blocks).
-pub(crate) async fn with_connection<T, F>(pool: &PgPool, query: F) -> Result<T, DbError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut PgConnection) -> diesel::QueryResult<T> + Send + 'static,
-{
-    let pool = pool.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
-        Ok(query(&mut conn)?)
-    })
-    .await?
+/// The worker's PostgreSQL: the pool, and the watch it reports to.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: PgPool,
+    watch: Arc<PoolWatch>,
+}
+
+impl Db {
+    /// `pool`, built with `watch` ([`crm_db::build_pool`]).
+    pub fn new(pool: PgPool, watch: Arc<PoolWatch>) -> Self {
+        Self { pool, watch }
+    }
+
+    /// Runs `query` on a pooled connection, on a blocking thread (diesel blocks). The pool
+    /// trusts its connections: when `query` fails, the connection is checked, and one
+    /// PostgreSQL dropped (a restart) is thrown away and makes the pool check the others
+    /// before it hands them out ([`PoolWatch::check_after_failure`]), instead of each failing a
+    /// round of its own.
+    pub(crate) async fn run<T, F>(&self, query: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut PgConnection) -> diesel::QueryResult<T> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.pool.get()?;
+            let result = query(&mut conn);
+            if result.is_err() {
+                db.watch.check_after_failure(&mut conn);
+            }
+            Ok(result?)
+        })
+        .await?
+    }
 }
 
 /// Waits for `signal`, then asks `state` to stop. For `main`.

@@ -36,12 +36,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let status_callback = config.status_callback().context("invalid configuration")?;
 
     let metrics = Arc::new(WorkerMetrics::default());
-    let db = crm_db::build_pool(
+    let watch = Arc::new(crm_db::PoolWatch::new(Some(Arc::clone(&metrics.pool))));
+    let pool = crm_db::build_pool(
         config.database_url.expose_secret(),
         config.pool_size(),
         DATABASE_TIMEOUT,
-        Arc::new(crm_db::PoolWatch::new(Some(Arc::clone(&metrics.pool)))),
+        Arc::clone(&watch),
     );
+    let db = crm_worker::Db::new(pool, watch);
     let storage = crm_queue::open(config.redis_url.expose_secret(), config.queue_config())
         .context("REDIS_URL is not a valid Redis URL")?;
     let name = crm_worker::worker_name(&config.worker_name);

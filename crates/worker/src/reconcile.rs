@@ -8,12 +8,11 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use crm_db::PgPool;
 use crm_db::messages::{self, Message};
 use crm_queue::{JobState, Storage};
 use tokio_util::sync::CancellationToken;
 
-use crate::{DbError, with_connection};
+use crate::{Db, DbError};
 
 /// How late a message must be before its job is looked for: time for the API to push it.
 const LATE: Duration = Duration::from_secs(3);
@@ -44,7 +43,7 @@ pub struct Reconciled {
 
 /// Runs a round every `interval` until `shutdown`; errors are logged and the next round tries
 /// again, so the loop never ends on its own.
-pub async fn run(db: PgPool, storage: Storage, interval: Duration, shutdown: CancellationToken) {
+pub async fn run(db: Db, storage: Storage, interval: Duration, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut forget = tokio::time::interval(FORGET_EVERY);
@@ -69,9 +68,9 @@ pub async fn run(db: PgPool, storage: Storage, interval: Duration, shutdown: Can
 }
 
 /// One round: expire abandoned claims, then re-queue due messages that have no job.
-pub async fn reconcile_once(db: &PgPool, storage: &Storage) -> Result<Reconciled, DbError> {
+pub async fn reconcile_once(db: &Db, storage: &Storage) -> Result<Reconciled, DbError> {
     let mut done = Reconciled::default();
-    let expired = with_connection(db, messages::expire_leases).await?;
+    let expired = db.run(messages::expire_leases).await?;
     for message in &expired {
         tracing::warn!(
             message_id = %message.id,
@@ -94,7 +93,9 @@ pub async fn reconcile_once(db: &PgPool, storage: &Storage) -> Result<Reconciled
     }
 
     let late = chrono::Duration::from_std(LATE).unwrap_or_default();
-    let overdue = with_connection(db, move |conn| messages::overdue(conn, late, BATCH)).await?;
+    let overdue = db
+        .run(move |conn| messages::overdue(conn, late, BATCH))
+        .await?;
     for message in overdue {
         match requeue_if_jobless(db, storage, &message).await {
             Ok(requeued) => done.requeued += usize::from(requeued),
@@ -117,7 +118,7 @@ enum Requeue {
 
 /// Pushes a fresh job for `message` unless Redis still holds its last one; whether it pushed.
 async fn requeue_if_jobless(
-    db: &PgPool,
+    db: &Db,
     storage: &Storage,
     message: &Message,
 ) -> Result<bool, Requeue> {
@@ -142,7 +143,7 @@ async fn requeue_if_jobless(
         .await
         .map_err(Requeue::Redis)?;
     let noted = job_id.clone();
-    with_connection(db, move |conn| messages::set_job(conn, job, &noted))
+    db.run(move |conn| messages::set_job(conn, job, &noted))
         .await
         .map_err(Requeue::Db)?;
     tracing::info!(

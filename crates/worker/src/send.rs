@@ -12,7 +12,7 @@ use crm_db::messages::{self, Claim, Message, Outcome};
 use crm_queue::SendMessage;
 
 use crate::provider::{Content, Outgoing, SendError};
-use crate::{DbError, WorkerState, with_connection};
+use crate::{DbError, WorkerState};
 
 /// What one run of a job did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,10 +109,10 @@ pub struct UnreadableJob(#[source] serde_json::Error);
 pub async fn process(job: SendMessage, state: &WorkerState) -> Result<Processed, ProcessError> {
     let lease = lease_of(state.policy.lease());
     let worker = state.name.clone();
-    let claim = with_connection(&state.db, move |conn| {
-        messages::claim_for_sending(conn, job, &worker, lease)
-    })
-    .await?;
+    let claim = state
+        .db
+        .run(move |conn| messages::claim_for_sending(conn, job, &worker, lease))
+        .await?;
     let message = match claim {
         Claim::Skip => {
             tracing::debug!(message_id = %job.message_id, version = job.version, "nothing to send: the job is stale, a duplicate or early");
@@ -182,10 +182,10 @@ fn outgoing(message: &Message, state: &WorkerState) -> Outgoing {
 /// Gives the claim of a message nothing was sent of back, as the worker stops.
 async fn release(state: &WorkerState, message: &Message) -> Result<Processed, ProcessError> {
     let (id, worker) = (message.id, state.name.clone());
-    let released = with_connection(&state.db, move |conn| {
-        messages::release_claim(conn, id, &worker)
-    })
-    .await?;
+    let released = state
+        .db
+        .run(move |conn| messages::release_claim(conn, id, &worker))
+        .await?;
     if released {
         tracing::info!(message_id = %message.id, "stopping: the message is scheduled again for another worker");
         Ok(Processed::Released)
@@ -244,10 +244,10 @@ async fn send_with_retries(
                 .max(wait + policy.timeout + Duration::from_secs(30)),
         );
         let (id, worker) = (message.id, state.name.clone());
-        let kept = with_connection(&state.db, move |conn| {
-            messages::extend_lease(conn, id, &worker, lease)
-        })
-        .await?;
+        let kept = state
+            .db
+            .run(move |conn| messages::extend_lease(conn, id, &worker, lease))
+            .await?;
         if !kept {
             tracing::warn!(message_id = %message.id, "the claim was taken while retrying; not sending again");
             return Ok(Attempted::ClaimLost);
@@ -278,10 +278,10 @@ async fn record(
     let mut waits = RECORD_WAITS.iter();
     loop {
         let (message_row, worker, result) = (message.clone(), state.name.clone(), outcome.clone());
-        let recorded = with_connection(&state.db, move |conn| {
-            messages::record_outcome(conn, &message_row, &worker, &result)
-        })
-        .await;
+        let recorded = state
+            .db
+            .run(move |conn| messages::record_outcome(conn, &message_row, &worker, &result))
+            .await;
         match (recorded, waits.next()) {
             (Ok(kept), _) => return Ok(kept),
             (Err(error), Some(wait)) => {

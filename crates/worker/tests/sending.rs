@@ -24,7 +24,7 @@ use crm_worker::metrics::WorkerMetrics;
 use crm_worker::provider::{LogProvider, Provider, TwilioConfig, TwilioProvider};
 use crm_worker::reconcile::{self, Reconciled};
 use crm_worker::send::{self, Processed};
-use crm_worker::{RunOptions, SendPolicy, WorkerState};
+use crm_worker::{Db, RunOptions, SendPolicy, WorkerState};
 use support::{Answer, CUSTOMER, FakeTwilio, fake_twilio};
 
 const TEXT: &str = "Your order is ready for collection.";
@@ -96,7 +96,7 @@ impl Shop {
         )
         .unwrap();
         let name = crm_worker::worker_name("test-worker");
-        let state = WorkerState::new(db.pool(), provider, name, policy);
+        let state = WorkerState::new(shop_db(&db), provider, name, policy);
         Self {
             db,
             fake,
@@ -145,6 +145,11 @@ impl Shop {
             "contract violations: {violations:#?}"
         );
     }
+}
+
+/// The worker's view of `db`: its pool and the pool's watch.
+fn shop_db(db: &TestDatabase) -> Db {
+    Db::new(db.pool(), db.pool_watch())
 }
 
 fn number() -> PhoneNumber {
@@ -508,6 +513,25 @@ async fn the_log_provider_records_the_message_as_sent_under_a_log_id() {
 // --- The reconciler -------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_postgresql_ended_fails_one_round_and_the_next_finds_a_live_one() {
+    let shop = Shop::open().await;
+    let queue = TestQueue::new();
+    let db = shop_db(&shop.db);
+    // Three connections in the pool, then ended, as a restart of PostgreSQL ends them.
+    let open: Vec<_> = (0..3).map(|_| shop.conn()).collect();
+    drop(open);
+    shop.db.end_connections();
+
+    let first = reconcile::reconcile_once(&db, &queue.storage).await;
+    assert!(first.is_err(), "a round on an ended connection: {first:?}");
+    // The pool trusts its connections; the failure made it check the other two before handing
+    // them out (without that, this round failed too, on the next ended connection).
+    reconcile::reconcile_once(&db, &queue.storage)
+        .await
+        .expect("the next round gets a live connection");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_lease_becomes_unknown() {
     let shop = Shop::open().await;
     let queue = TestQueue::new();
@@ -522,7 +546,7 @@ async fn an_expired_lease_becomes_unknown() {
     assert!(matches!(claim, messages::Claim::Send(_)));
     tokio::time::sleep(Duration::from_millis(20)).await;
 
-    let reconciled = reconcile::reconcile_once(&shop.db.pool(), &queue.storage)
+    let reconciled = reconcile::reconcile_once(&shop_db(&shop.db), &queue.storage)
         .await
         .unwrap();
 
@@ -543,7 +567,7 @@ async fn a_due_message_without_a_job_gets_one_and_a_worker_then_sends_it() {
         "as when Redis was down at scheduling"
     );
 
-    let reconciled = reconcile::reconcile_once(&shop.db.pool(), &queue.storage)
+    let reconciled = reconcile::reconcile_once(&shop_db(&shop.db), &queue.storage)
         .await
         .unwrap();
 
@@ -572,7 +596,7 @@ async fn a_due_message_whose_job_redis_lost_gets_a_new_one() {
     let lost = crm_queue::task_id(message.job(), None);
     messages::set_job(&mut shop.conn(), message.job(), &lost).unwrap();
 
-    let reconciled = reconcile::reconcile_once(&shop.db.pool(), &queue.storage)
+    let reconciled = reconcile::reconcile_once(&shop_db(&shop.db), &queue.storage)
         .await
         .unwrap();
 
@@ -608,7 +632,7 @@ async fn a_job_left_running_by_a_killed_worker_is_replaced_once_the_message_is_l
     messages::set_job(&mut shop.conn(), abandoned.job(), &job_id(&abandoned)).unwrap();
     mark_running(&job_id(&abandoned));
 
-    let reconciled = reconcile::reconcile_once(&shop.db.pool(), &queue.storage)
+    let reconciled = reconcile::reconcile_once(&shop_db(&shop.db), &queue.storage)
         .await
         .unwrap();
 
@@ -634,7 +658,7 @@ async fn a_due_message_whose_job_is_still_queued_is_left_alone() {
         .unwrap();
     messages::set_job(&mut shop.conn(), message.job(), &job_id).unwrap();
 
-    let reconciled = reconcile::reconcile_once(&shop.db.pool(), &queue.storage)
+    let reconciled = reconcile::reconcile_once(&shop_db(&shop.db), &queue.storage)
         .await
         .unwrap();
 
@@ -777,11 +801,11 @@ async fn scrape(addr: std::net::SocketAddr, path: &str) -> (String, String) {
 async fn the_metrics_listener_counts_sent_and_late_messages_and_pool_waits() {
     let shop = Shop::open().await;
     let metrics = Arc::new(WorkerMetrics::default());
-    let watch = crm_db::PoolWatch::new(Some(Arc::clone(&metrics.pool)));
-    let pool = crm_db::build_pool(shop.db.url(), 3, Duration::from_secs(5), Arc::new(watch));
+    let watch = Arc::new(crm_db::PoolWatch::new(Some(Arc::clone(&metrics.pool))));
+    let pool = crm_db::build_pool(shop.db.url(), 3, Duration::from_secs(5), Arc::clone(&watch));
     let provider = TwilioProvider::new(support::twilio_config(&shop.fake)).unwrap();
     let state = WorkerState::new(
-        pool.clone(),
+        Db::new(pool.clone(), watch),
         Provider::Twilio(provider),
         crm_worker::worker_name("metrics-worker"),
         quick_policy(1),
