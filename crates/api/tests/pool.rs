@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::test::{TestRequest, init_service};
-use diesel::RunQueryDsl;
 use support::*;
 
 /// The timeout of these tests, and what an answer may take beyond it on a busy machine.
@@ -141,18 +140,6 @@ async fn a_signed_in_read_is_authenticated_and_answered_on_one_connection() {
     }
 }
 
-/// What a restart of PostgreSQL does to the pool's idle connections: ends their server
-/// processes.
-fn end_every_connection(db: &crm_db::test_support::TestDatabase) {
-    diesel::sql_query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid()",
-    )
-    .execute(&mut db.connection())
-    .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-}
-
 #[actix_web::test]
 async fn after_postgresql_drops_every_connection_no_signed_in_request_fails() {
     for case in [
@@ -176,7 +163,7 @@ async fn after_postgresql_drops_every_connection_no_signed_in_request_fails() {
             "{:?}",
             state.pool.state()
         );
-        end_every_connection(&db);
+        db.end_connections();
 
         // The pool trusts its idle connections (no check per checkout), so authentication
         // meets a dead one; it runs again on a new connection, and the request is served.
@@ -201,7 +188,7 @@ async fn after_postgresql_drops_every_connection_a_public_request_may_fail_once(
     let app = init_service(crm_api::app(state.clone())).await;
     let setup = || TestRequest::get().uri("/api/v1/setup");
     assert_eq!(send(&app, setup()).await.status, StatusCode::OK);
-    end_every_connection(&db);
+    db.end_connections();
 
     // Sign-in and first-run setup are not run twice: the first meets the dead connection and
     // gets a 503 the client may retry; the connection leaves the pool and the next is served.
