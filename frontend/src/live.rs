@@ -85,22 +85,25 @@ impl Live {
 
     /// Runs `f` on each `reminder.due` event, for as long as the calling component lives.
     pub fn on_reminder_due(self, f: impl Fn(&ReminderEvent) + 'static) {
-        watch(move || self.reminder_due.get(), move |event| f(event));
+        watch(Box::new(move || self.reminder_due.get()), Box::new(f));
     }
 
     /// Runs `f` on each `message.status` event, for as long as the calling component lives.
     pub fn on_message_status(self, f: impl Fn(&MessageStatusEvent) + 'static) {
-        watch(move || self.message_status.get(), move |event| f(event));
+        watch(Box::new(move || self.message_status.get()), Box::new(f));
     }
 
     /// Runs `f` on each `invoice.created` and `invoice.deleted` event.
     pub fn on_invoice(self, f: impl Fn(&InvoiceEvent) + 'static) {
-        watch(move || self.invoice.get(), move |event| f(event));
+        watch(Box::new(move || self.invoice.get()), Box::new(f));
     }
 
     /// Runs `f` on each `resync` (and after the stream was reopened, events may be lost).
     pub fn on_resync(self, f: impl Fn() + 'static) {
-        Effect::watch(move || self.resync.get(), move |_, _, _| f(), false);
+        watch(
+            Box::new(move || Some(self.resync.get())),
+            Box::new(move |_| f()),
+        );
     }
 
     /// Closes the stream and cancels a planned reopen; the new generation.
@@ -212,8 +215,9 @@ impl Default for Live {
     }
 }
 
-/// Runs `f` with each new value of an event signal (not with the value it holds now).
-fn watch<T: Clone + 'static>(event: impl Fn() -> Option<T> + 'static, f: impl Fn(&T) + 'static) {
+/// Runs `f` with each new value of an event signal (not with the value it holds now). Boxed,
+/// so each event type has one copy of Leptos's `Effect::watch`, not one per caller.
+fn watch<T: Clone + 'static>(event: Box<dyn Fn() -> Option<T>>, f: Box<dyn Fn(&T)>) {
     Effect::watch(
         event,
         move |event, _, _| {

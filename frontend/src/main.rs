@@ -5,6 +5,7 @@ mod components;
 mod live;
 mod notifications;
 mod pages;
+mod reactive;
 mod state;
 mod wall_clock;
 
@@ -15,7 +16,9 @@ use leptos_router::path;
 
 use components::nav::Nav;
 use components::toasts::ToastHost;
+use components::when::When;
 use live::Live;
+use reactive::effect;
 use state::{Session, Toasts};
 
 fn main() {
@@ -51,9 +54,9 @@ fn App() -> impl IntoView {
     view! {
         <ToastHost/>
         <Router>
-            <Show when=move || session.checked.get()
+            <When when=move || session.checked.get()
                 fallback=|| view! { <div class="container py-5 text-muted" role="status">"Loading…"</div> }>
-                <Show when=move || session.user.with(Option::is_some)
+                <When when=move || session.user.with(Option::is_some)
                     fallback=|| view! { <pages::sign_in::SignIn/> }>
                     <Nav/>
                     <main class="container pb-5">
@@ -65,8 +68,8 @@ fn App() -> impl IntoView {
                             <Route path=path!("/settings") view=pages::settings::SettingsPage/>
                         </Routes>
                     </main>
-                </Show>
-            </Show>
+                </When>
+            </When>
         </Router>
     }
 }
@@ -75,7 +78,7 @@ fn App() -> impl IntoView {
 /// browser's, so reminder times and "tomorrow 09:00" mean what they see.
 fn follow_the_signed_in_user(session: Session, live: Live) {
     let user_id = Memo::new(move |_| session.user.with(|u| u.as_ref().map(|u| u.id)));
-    Effect::new(move |_| match user_id.get() {
+    effect(move || match user_id.get() {
         Some(_) => {
             live.connect();
             adopt_browser_zone(session);

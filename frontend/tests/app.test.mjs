@@ -146,6 +146,7 @@ test("search, open, edit, archive and restore a customer", async () => {
     await page.getByRole("button", { name: "Restore" }).click();
     await toast(page, "Grace Hopper restored").waitFor();
     await page.getByRole("button", { name: "Archive" }).waitFor();
+    assert.ok(await page.getByRole("button", { name: "Archive" }).isEnabled());
   } finally {
     await s.done("customer-detail");
   }

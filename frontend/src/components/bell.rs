@@ -13,8 +13,10 @@ use crate::api::reminders::ReminderQuery;
 use crate::api::{self, Paging};
 use crate::components::icons::BellIcon;
 use crate::components::reminders::{ReminderActions, reminder_text, reminder_time};
+use crate::components::when::When;
 use crate::live::{Live, use_live};
 use crate::notifications;
+use crate::reactive::Fetched;
 use crate::state::{Toasts, use_session, use_toasts};
 
 /// Due reminders listed under the bell (the count is of all of them).
@@ -25,7 +27,7 @@ const BELL_LIMIT: u32 = 20;
 pub fn ReminderBell() -> impl IntoView {
     let live = use_live();
     let open = RwSignal::new(false);
-    let due = LocalResource::new(move || {
+    let due = Fetched::new(move || {
         live.reminders.track();
         let query = ReminderQuery {
             state: ReminderState::Due,
@@ -51,18 +53,16 @@ pub fn ReminderBell() -> impl IntoView {
                 <span id="reminder-count" class="badge rounded-pill text-bg-danger ms-1"
                     hidden=move || count() == 0>{count}</span>
             </button>
-            <Show when=move || open.get()>
+            <When when=move || open.get()>
                 <div id="reminder-dropdown" class="dropdown-menu dropdown-menu-end show p-0 reminder-dropdown"
                     data-bs-popper="static">
-                    <Transition fallback=|| view! { <p class="dropdown-item-text text-muted mb-0">"Loading…"</p> }>
-                        {move || due.get().map(|result| match result {
-                            Ok(page) => view! { <DueList page=page/> }.into_any(),
-                            Err(error) => view! { <p class="dropdown-item-text text-muted mb-0">{error.message()}</p> }.into_any(),
-                        })}
-                    </Transition>
+                    {move || due.get().map(|result| match result {
+                        Ok(page) => view! { <DueList page=page/> }.into_any(),
+                        Err(error) => view! { <p class="dropdown-item-text text-muted mb-0">{error.message()}</p> }.into_any(),
+                    }).unwrap_or_else(|| view! { <p class="dropdown-item-text text-muted mb-0">"Loading…"</p> }.into_any())}
                     <A href="/reminders" attr:class="dropdown-item text-center py-2" attr:id="all-reminders">"All reminders"</A>
                 </div>
-            </Show>
+            </When>
         </div>
     }
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api::ApiError;
+use crate::components::when::When;
 use crate::state::Toasts;
 
 /// One form field. `errors` holds the whole form's errors; this field shows its own.
@@ -155,8 +156,8 @@ pub fn show_save_error(
 #[component]
 pub fn FormAlert(message: RwSignal<Option<String>>) -> impl IntoView {
     view! {
-        <Show when=move || message.with(Option::is_some)>
+        <When when=move || message.with(Option::is_some)>
             <div class="alert alert-danger" role="alert">{move || message.get()}</div>
-        </Show>
+        </When>
     }
 }

@@ -18,7 +18,9 @@ use crate::components::field::{FormAlert, passes_checks, show_save_error};
 use crate::components::message_status::channel_label;
 use crate::components::modal::Modal;
 use crate::components::remind_me::{RemindMe, RemindMeFields, ReminderPlan, set_reminder};
+use crate::components::when::When;
 use crate::live::use_live;
+use crate::reactive::{Fetched, Task};
 use crate::state::{use_session, use_toasts};
 use crate::wall_clock::{self, WallTime};
 
@@ -185,7 +187,7 @@ pub fn MessageFormModal(
     let send_now = RwSignal::new(false);
     let errors = RwSignal::new(FieldErrors::new());
     let alert = RwSignal::new(None::<String>);
-    let templates = LocalResource::new(api::messages::templates);
+    let templates = Fetched::new(api::messages::templates);
     let template_list = move || {
         templates
             .get()
@@ -216,7 +218,7 @@ pub fn MessageFormModal(
     // One key per attempt: kept when the answer was lost (sending again then gets the first
     // answer, never a second message), renewed after any answer.
     let attempt = StoredValue::new(IdempotencyKey::new());
-    let send = Action::new_local(move |request: &Request| {
+    let send = Task::new(move |request: &Request| {
         let request = request.clone();
         async move {
             let customer_id = customer.with_value(|c| c.id);
@@ -393,7 +395,7 @@ pub fn MessageFormModal(
                     {channel_choice(Channel::Whatsapp)}
                     <Feedback id="field-channel-error" errors=errors fields=&["channel"]/>
                 </fieldset>
-                <Show when=move || channel.get() == Channel::Whatsapp && !template_list().is_empty()>
+                <When when=move || channel.get() == Channel::Whatsapp && !template_list().is_empty()>
                     <div class="mb-3">
                         <label for="field-template" class="form-label">"Template"</label>
                         <select id="field-template" name="template"
@@ -411,8 +413,8 @@ pub fn MessageFormModal(
                         <Feedback id="field-template-error" errors=errors fields=&["template"]/>
                         <div class="form-text">"An approved template can be sent at any time; free text only within 24 hours of the customer's last message."</div>
                     </div>
-                </Show>
-                <Show when=uses_template>
+                </When>
+                <When when=uses_template>
                     {move || chosen_template().map(|t| t.variables.into_iter().map(|name| {
                         let id = format!("field-variable-{name}");
                         let key = name.clone();
@@ -431,8 +433,8 @@ pub fn MessageFormModal(
                         }
                     }).collect_view())}
                     <Feedback id="field-variables-error" errors=errors fields=&["variables"]/>
-                </Show>
-                <Show when=move || !uses_template()>
+                </When>
+                <When when=move || !uses_template()>
                     <div class="mb-3">
                         <label for="field-body" class="form-label">"Message *"</label>
                         <textarea id="field-body" name="body" rows="4"
@@ -446,7 +448,7 @@ pub fn MessageFormModal(
                             {move || counter_text(&body.get(), channel.get())}
                         </div>
                     </div>
-                </Show>
+                </When>
                 <div class="form-check mb-2">
                     <input id="field-send-now" type="checkbox" class="form-check-input"
                         prop:checked=move || send_now.get()

@@ -6,7 +6,9 @@ use leptos_router::components::A;
 
 use crate::api;
 use crate::components::bell::ReminderBell;
+use crate::components::when::When;
 use crate::live::use_live;
+use crate::reactive::Task;
 use crate::state::{use_session, use_toasts};
 
 /// Links to the pages, the user's name and sign-out.
@@ -15,7 +17,7 @@ pub fn Nav() -> impl IntoView {
     let session = use_session();
     let toasts = use_toasts();
     let live = use_live();
-    let sign_out = Action::new_local(move |_: &()| async move {
+    let sign_out = Task::new(move |_: &()| async move {
         match api::auth::logout().await {
             Ok(()) | Err(api::ApiError::Unauthorized) => {
                 session.user.set(None);
@@ -34,10 +36,10 @@ pub fn Nav() -> impl IntoView {
                     <li class="nav-item"><A href="/reminders" attr:class="nav-link">"Reminders"</A></li>
                     <li class="nav-item"><A href="/settings" attr:class="nav-link">"Settings"</A></li>
                 </ul>
-                <Show when=move || !live.online.get()>
+                <When when=move || !live.online.get()>
                     <span class="badge bg-warning text-dark" id="live-offline" role="status"
                         title="Live updates are cut off; reconnecting…">"offline"</span>
-                </Show>
+                </When>
                 <ReminderBell/>
                 <span class="navbar-text me-2 d-none d-md-inline">
                     {move || session.user.get().map(|u| u.name)}

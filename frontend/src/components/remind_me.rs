@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::components::reminder_form::{an_hour_from_now, check_remind_at};
+use crate::components::when::When;
 use crate::live::Live;
 use crate::state::Toasts;
 
@@ -194,7 +195,7 @@ pub fn RemindMeFields(remind: RemindMe, errors: RwSignal<FieldErrors>) -> impl I
                     <option value=c.value() selected=move || choice.get() == c>{c.label()}</option>
                 }).collect_view()}
             </select>
-            <Show when=move || choice.get() == RemindChoice::MinutesBefore>
+            <When when=move || choice.get() == RemindChoice::MinutesBefore>
                 <div class="input-group mt-2">
                     <input id="field-minutes_before" type="number" min="0" max="10080" step="1"
                         class=input_class(errors, "minutes_before") aria-label="Minutes before the send time"
@@ -204,15 +205,15 @@ pub fn RemindMeFields(remind: RemindMe, errors: RwSignal<FieldErrors>) -> impl I
                     <span class="input-group-text">"minutes before"</span>
                     {feedback("minutes_before")}
                 </div>
-            </Show>
-            <Show when=move || choice.get() == RemindChoice::At>
+            </When>
+            <When when=move || choice.get() == RemindChoice::At>
                 <input id="field-remind_at" type="datetime-local" class=input_class(errors, "remind_at")
                     aria-label="Remind me at" aria-describedby="field-remind_at-error"
                     prop:value=move || remind.at.get()
                     on:input=move |ev| remind.at.set(event_target_value(&ev))/>
                 {feedback("remind_at")}
                 <div class="form-text">{format!("In your time zone ({}).", remind.zone.get_value())}</div>
-            </Show>
+            </When>
         </div>
     }
 }

@@ -12,6 +12,7 @@ use crate::components::field::{FormAlert, TextField, passes_checks, show_save_er
 use crate::components::modal::Modal;
 use crate::components::reminders::reminder_time;
 use crate::live::use_live;
+use crate::reactive::Task;
 use crate::state::{Toasts, use_session, use_toasts};
 use crate::wall_clock::{self, WallTime};
 
@@ -133,7 +134,7 @@ pub fn ReminderFormModal(
     let remind_at = RwSignal::new(start_at.get_value());
     let errors = RwSignal::new(FieldErrors::new());
     let alert = RwSignal::new(None::<String>);
-    let save = Action::new_local(move |save: &Save| {
+    let save = Task::new(move |save: &Save| {
         let save = save.clone();
         async move {
             let saved = match &save {

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use crate::api;
 use crate::components::modal::confirm;
 use crate::live::use_live;
+use crate::reactive::Task;
 use crate::state::{use_session, use_toasts};
 use crate::wall_clock;
 
@@ -53,7 +54,7 @@ pub fn ReminderActions(
     let toasts = use_toasts();
     let live = use_live();
     let session = use_session();
-    let act = Action::new_local(move |act: &ReminderAct| {
+    let act = Task::new(move |act: &ReminderAct| {
         let act = *act;
         async move {
             let done = match act {

@@ -9,13 +9,16 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{self, Paging};
 use crate::components::activity::ActivityList;
+use crate::components::list_parts::{loading, not_loaded};
 use crate::components::modal::confirm;
+use crate::components::when::When;
 use crate::live::use_live;
 use crate::pages::customer_form::CustomerFormModal;
 use crate::pages::customer_messages::MessagesSection;
 use crate::pages::customer_reminders::RemindersSection;
 use crate::pages::invoices::InvoicesSection;
 use crate::pages::local_time;
+use crate::reactive::{Fetched, Task};
 use crate::state::use_toasts;
 
 /// Activity events fetched at a time.
@@ -33,7 +36,7 @@ pub fn CustomerDetailPage() -> impl IntoView {
         })
     };
     let reload = RwSignal::new(0u32);
-    let customer = LocalResource::new(move || {
+    let customer = Fetched::new(move || {
         let id = id();
         reload.track();
         async move { api::customers::get(id).await }
@@ -45,14 +48,14 @@ pub fn CustomerDetailPage() -> impl IntoView {
     let toasts = use_toasts();
     // Older events fetched with "Show older activity", and where the next ones start.
     let older = RwSignal::new(None::<ActivityPage>);
-    let activity = LocalResource::new(move || {
+    let activity = Fetched::new(move || {
         let id = id();
         reload.track();
         activity_changed.track();
         older.set(None);
         async move { api::customers::activity(id, &Paging::first(ACTIVITY_PAGE)).await }
     });
-    let show_older = Action::new_local(move |cursor: &String| {
+    let show_older = Task::new(move |cursor: &String| {
         let (id, paging) = (id(), Paging::after(ACTIVITY_PAGE, cursor.clone()));
         async move {
             match api::customers::activity(id, &paging).await {
@@ -69,44 +72,40 @@ pub fn CustomerDetailPage() -> impl IntoView {
     });
     view! {
         <p><A href="/">"\u{2190} Customers"</A></p>
-        <Transition fallback=|| view! { <p class="text-muted" role="status">"Loading…"</p> }>
-            {move || customer.get().map(|result| match result {
-                Ok(c) => {
-                    let (customer_id, archived) = (c.id, c.archived_at.is_some());
-                    view! {
-                        <CustomerCard customer=c.clone() reload=reload/>
-                        <RemindersSection customer_id=customer_id/>
-                        <MessagesSection customer=c
-                            changed=Callback::new(move |()| activity_changed.update(|n| *n += 1))/>
-                        <InvoicesSection customer_id=customer_id archived=archived
-                            changed=Callback::new(move |()| activity_changed.update(|n| *n += 1))/>
-                    }.into_any()
-                }
-                Err(error) => view! { <div class="alert alert-warning" role="alert">{error.message()}</div> }.into_any(),
-            })}
-        </Transition>
+        {move || customer.get().map(|result| match result {
+            Ok(c) => {
+                let (customer_id, archived) = (c.id, c.archived_at.is_some());
+                view! {
+                    <CustomerCard customer=c.clone() reload=reload/>
+                    <RemindersSection customer_id=customer_id/>
+                    <MessagesSection customer=c
+                        changed=Callback::new(move |()| activity_changed.update(|n| *n += 1))/>
+                    <InvoicesSection customer_id=customer_id archived=archived
+                        changed=Callback::new(move |()| activity_changed.update(|n| *n += 1))/>
+                }.into_any()
+            }
+            Err(error) => view! { <div class="alert alert-warning" role="alert">{error.message()}</div> }.into_any(),
+        }).unwrap_or_else(loading)}
         <section class="mt-4" aria-labelledby="activity-heading">
             <h2 class="h5" id="activity-heading">"Activity"</h2>
-            <Transition fallback=|| view! { <p class="text-muted">"Loading…"</p> }>
-                {move || activity.get().map(|result| match result {
-                    Ok(mut page) => {
-                        if let Some(more) = older.get() {
-                            page.items.extend(more.items);
-                            page.next_cursor = more.next_cursor;
-                        }
-                        let next = page.next_cursor.clone();
-                        view! {
-                            <ActivityList page=page/>
-                            {next.map(|cursor| view! {
-                                <button type="button" class="btn btn-sm btn-outline-secondary mt-2"
-                                    disabled=move || show_older.pending().get()
-                                    on:click=move |_| { show_older.dispatch(cursor.clone()); }>"Show older activity"</button>
-                            })}
-                        }.into_any()
+            {move || activity.get().map(|result| match result {
+                Ok(mut page) => {
+                    if let Some(more) = older.get() {
+                        page.items.extend(more.items);
+                        page.next_cursor = more.next_cursor;
                     }
-                    Err(error) => view! { <p class="text-muted">{error.message()}</p> }.into_any(),
-                })}
-            </Transition>
+                    let next = page.next_cursor.clone();
+                    view! {
+                        <ActivityList page=page/>
+                        {next.map(|cursor| view! {
+                            <button type="button" class="btn btn-sm btn-outline-secondary mt-2"
+                                disabled=move || show_older.pending().get()
+                                on:click=move |_| { show_older.dispatch(cursor.clone()); }>"Show older activity"</button>
+                        })}
+                    }.into_any()
+                }
+                Err(error) => not_loaded(&error),
+            }).unwrap_or_else(loading)}
         </section>
     }
 }
@@ -117,7 +116,7 @@ fn CustomerCard(customer: CustomerResponse, reload: RwSignal<u32>) -> impl IntoV
     let editing = RwSignal::new(false);
     let id = customer.id;
     let archived = customer.archived_at.is_some();
-    let toggle = Action::new_local(move |_: &()| async move {
+    let toggle = Task::new(move |_: &()| async move {
         let (result, done) = if archived {
             (api::customers::restore(id).await, "restored")
         } else {
@@ -178,9 +177,9 @@ fn CustomerCard(customer: CustomerResponse, reload: RwSignal<u32>) -> impl IntoV
             {row("Notes", Some(customer.notes.clone()))}
             {row("Added", Some(local_time(customer.created_at)))}
         </dl>
-        <Show when=move || editing.get()>
+        <When when=move || editing.get()>
             <CustomerFormModal existing=Some(stored.get_value())
                 on_close=Callback::new(move |()| editing.set(false)) on_saved=on_saved/>
-        </Show>
+        </When>
     }
 }

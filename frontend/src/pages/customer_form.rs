@@ -9,6 +9,7 @@ use crate::components::field::{
     CheckField, FormAlert, TextField, focus_first_invalid, show_save_error,
 };
 use crate::components::modal::Modal;
+use crate::reactive::Task;
 use crate::state::use_toasts;
 
 /// Adds a customer (`existing` is `None`) or edits one; `on_saved` gets the stored customer.
@@ -42,7 +43,7 @@ pub fn CustomerFormModal(
         sms_opt_out: sms_opt_out.get_untracked(),
         whatsapp_opt_out: whatsapp_opt_out.get_untracked(),
     };
-    let save = Action::new_local(move |input: &CustomerInput| {
+    let save = Task::new(move |input: &CustomerInput| {
         let input = input.clone();
         async move {
             let result = match editing {

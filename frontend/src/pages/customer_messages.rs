@@ -8,12 +8,15 @@ use crm_contract::{CustomerId, MessageId};
 use leptos::prelude::*;
 
 use crate::api::{self, Paging};
+use crate::components::list_parts::{ListFooter, loading, not_loaded};
 use crate::components::message_form::MessageFormModal;
 use crate::components::message_status::{StatusBadge, channel_label, excerpt};
 use crate::components::modal::confirm;
 use crate::components::remind_me::reminder_error_text;
 use crate::components::reminders::reminder_time;
+use crate::components::when::When;
 use crate::live::{coalesced, use_live};
+use crate::reactive::{Fetched, Task};
 use crate::state::{use_session, use_toasts};
 use crate::wall_clock;
 
@@ -46,12 +49,12 @@ pub fn MessagesSection(customer: CustomerResponse, changed: Callback<()>) -> imp
     let later = RwSignal::new(None::<LaterPages>);
     let adding = RwSignal::new(false);
     let editing = RwSignal::new(None::<MessageResponse>);
-    let messages = LocalResource::new(move || {
+    let messages = Fetched::new(move || {
         reload.track();
         async move { api::messages::list_for_customer(customer_id, &Paging::first(PAGE_SIZE)).await }
     });
     // Template names for the list; without them a template shows as its SID.
-    let templates = LocalResource::new(api::messages::templates);
+    let templates = Fetched::new(api::messages::templates);
     let template_list = move || {
         templates
             .get()
@@ -84,7 +87,7 @@ pub fn MessagesSection(customer: CustomerResponse, changed: Callback<()>) -> imp
             .and_then(Result::ok)
             .and_then(|list| list.next_cursor),
     };
-    let show_more = Action::new_local(move |cursor: &String| {
+    let show_more = Task::new(move |cursor: &String| {
         let paging = Paging::after(PAGE_SIZE, cursor.clone());
         async move {
             match api::messages::list_for_customer(customer_id, &paging).await {
@@ -98,7 +101,7 @@ pub fn MessagesSection(customer: CustomerResponse, changed: Callback<()>) -> imp
         }
     });
     // The latest version before editing, so the edit is not refused as stale.
-    let open_edit = Action::new_local(move |id: &MessageId| {
+    let open_edit = Task::new(move |id: &MessageId| {
         let id = *id;
         async move {
             match api::messages::get(id).await {
@@ -111,7 +114,7 @@ pub fn MessagesSection(customer: CustomerResponse, changed: Callback<()>) -> imp
             }
         }
     });
-    let act = Action::new_local(move |action: &RowAction| {
+    let act = Task::new(move |action: &RowAction| {
         let action = *action;
         async move {
             let (result, done) = match action {
@@ -131,7 +134,7 @@ pub fn MessagesSection(customer: CustomerResponse, changed: Callback<()>) -> imp
     });
     // A reminder at the message's send time.
     let session = use_session();
-    let remind = Action::new_local(move |id: &MessageId| {
+    let remind = Task::new(move |id: &MessageId| {
         let request = CreateReminderRequest {
             customer_id,
             message_id: Some(*id),
@@ -205,46 +208,37 @@ pub fn MessagesSection(customer: CustomerResponse, changed: Callback<()>) -> imp
                         title=if archived { "Restore the customer to message them" } else { "" }
                         on:click=move |_| adding.set(true)>"Schedule message"</button>
                 </div>
-                <Transition fallback=|| view! { <p class="text-muted">"Loading…"</p> }>
-                    {move || messages.get().map(|result| match result {
-                        Ok(list) if list.items.is_empty() => view! { <p class="text-muted mb-0">"No messages yet."</p> }.into_any(),
-                        Ok(list) => {
-                            let mut items = list.items;
-                            if let Some(pages) = later.get() {
-                                // A reload may have brought a later page's message onto the first.
-                                items.extend(pages.items.into_iter().filter(|m| !items.iter().any(|i| i.id == m.id)).collect::<Vec<_>>());
-                            }
-                            let shown = items.len();
-                            view! {
-                                <div class="table-responsive">
-                                    <table class="table table-sm align-middle mb-2" id="messages-table">
-                                        <thead><tr>
-                                            <th scope="col">"Send time"</th><th scope="col">"Channel"</th>
-                                            <th scope="col">"Message"</th><th scope="col">"Status"</th><th scope="col"></th>
-                                        </tr></thead>
-                                        <tbody>{items.into_iter().map(row).collect_view()}</tbody>
-                                    </table>
-                                </div>
-                                <div class="d-flex flex-wrap align-items-center gap-2">
-                                    <p class="small text-muted me-auto mb-0">{format!("{shown} of {} shown. Times are in your time zone.", list.total)}</p>
-                                    {move || next_cursor().map(|cursor| view! {
-                                        <button type="button" class="btn btn-sm btn-outline-secondary"
-                                            disabled=move || show_more.pending().get()
-                                            on:click=move |_| { show_more.dispatch(cursor.clone()); }>"Show more"</button>
-                                    })}
-                                </div>
-                            }.into_any()
+                {move || messages.get().map(|result| match result {
+                    Ok(list) if list.items.is_empty() => view! { <p class="text-muted mb-0">"No messages yet."</p> }.into_any(),
+                    Ok(list) => {
+                        let mut items = list.items;
+                        if let Some(pages) = later.get() {
+                            // A reload may have brought a later page's message onto the first.
+                            items.extend(pages.items.into_iter().filter(|m| !items.iter().any(|i| i.id == m.id)).collect::<Vec<_>>());
                         }
-                        Err(error) => view! { <p class="text-muted mb-0">{error.message()}</p> }.into_any(),
-                    })}
-                </Transition>
+                        let shown = items.len();
+                        view! {
+                            <div class="table-responsive">
+                                <table class="table table-sm align-middle mb-2" id="messages-table">
+                                    <thead><tr>
+                                        <th scope="col">"Send time"</th><th scope="col">"Channel"</th>
+                                        <th scope="col">"Message"</th><th scope="col">"Status"</th><th scope="col"></th>
+                                    </tr></thead>
+                                    <tbody>{items.into_iter().map(row).collect_view()}</tbody>
+                                </table>
+                            </div>
+                            <ListFooter shown=shown total=list.total next=next_cursor more=show_more/>
+                        }.into_any()
+                    }
+                    Err(error) => not_loaded(&error),
+                }).unwrap_or_else(loading)}
             </div>
         </section>
-        <Show when=move || adding.get()>
+        <When when=move || adding.get()>
             <MessageFormModal customer=customer.get_value() existing=None
                 on_close=Callback::new(move |()| adding.set(false))
                 on_saved=Callback::new(move |_| { adding.set(false); refresh(); })/>
-        </Show>
+        </When>
         {move || editing.get().map(|message| view! {
             <MessageFormModal customer=customer.get_value() existing=Some(message)
                 on_close=Callback::new(move |()| editing.set(None))

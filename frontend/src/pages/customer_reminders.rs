@@ -7,9 +7,12 @@ use leptos::prelude::*;
 
 use crate::api::reminders::ReminderQuery;
 use crate::api::{self, ApiError, Paging};
+use crate::components::list_parts::{loading, not_loaded};
 use crate::components::reminder_form::{ReminderFormFor, ReminderFormModal};
 use crate::components::reminders::{ReminderActions, reminder_time};
+use crate::components::when::When;
 use crate::live::use_live;
+use crate::reactive::Fetched;
 use crate::state::use_session;
 
 /// Reminders of each state listed on the card.
@@ -35,7 +38,7 @@ pub fn RemindersSection(customer_id: CustomerId) -> impl IntoView {
     let live = use_live();
     let adding = RwSignal::new(false);
     let editing = RwSignal::new(None::<ReminderResponse>);
-    let reminders = LocalResource::new(move || {
+    let reminders = Fetched::new(move || {
         live.reminders.track();
         open_reminders(customer_id)
     });
@@ -47,22 +50,20 @@ pub fn RemindersSection(customer_id: CustomerId) -> impl IntoView {
                     <button type="button" class="btn btn-sm btn-outline-primary" id="remind-me"
                         on:click=move |_| adding.set(true)>"Remind me"</button>
                 </div>
-                <Transition fallback=|| view! { <p class="text-muted">"Loading…"</p> }>
-                    {move || reminders.get().map(|result| match result {
-                        Ok(items) if items.is_empty() => view! {
-                            <p class="text-muted mb-0" id="no-customer-reminders">"No open reminders."</p>
-                        }.into_any(),
-                        Ok(items) => view! { <ReminderList items=items editing=editing/> }.into_any(),
-                        Err(error) => view! { <p class="text-muted mb-0">{error.message()}</p> }.into_any(),
-                    })}
-                </Transition>
+                {move || reminders.get().map(|result| match result {
+                    Ok(items) if items.is_empty() => view! {
+                        <p class="text-muted mb-0" id="no-customer-reminders">"No open reminders."</p>
+                    }.into_any(),
+                    Ok(items) => view! { <ReminderList items=items editing=editing/> }.into_any(),
+                    Err(error) => not_loaded(&error),
+                }).unwrap_or_else(loading)}
             </div>
         </section>
-        <Show when=move || adding.get()>
+        <When when=move || adding.get()>
             <ReminderFormModal form_for=ReminderFormFor::New(customer_id)
                 on_close=Callback::new(move |()| adding.set(false))
                 on_saved=Callback::new(move |_| adding.set(false))/>
-        </Show>
+        </When>
         {move || editing.get().map(|reminder| view! {
             <ReminderFormModal form_for=ReminderFormFor::Edit(Box::new(reminder))
                 on_close=Callback::new(move |()| editing.set(None))

@@ -14,8 +14,10 @@ use crate::api::customers::CustomerQuery;
 use crate::api::reminders::ReminderQuery;
 use crate::api::{self, ApiError, Paging};
 use crate::components::icons::BellIcon;
+use crate::components::when::When;
 use crate::live::use_live;
 use crate::pages::customer_form::CustomerFormModal;
+use crate::reactive::{Fetched, effect};
 use crate::state::use_toasts;
 
 /// How long typing must pause before the list is searched.
@@ -39,11 +41,11 @@ async fn customers_with_due_reminders() -> Result<HashSet<CustomerId>, ApiError>
 fn due_customers() -> RwSignal<HashSet<CustomerId>> {
     let live = use_live();
     let due = RwSignal::new(HashSet::new());
-    let fetched = LocalResource::new(move || {
+    let fetched = Fetched::new(move || {
         live.reminders.track();
         customers_with_due_reminders()
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(ids)) = fetched.get() {
             due.set(ids);
         }
@@ -67,7 +69,7 @@ pub fn CustomersPage() -> impl IntoView {
     let debounce = StoredValue::new(None::<TimeoutHandle>);
     let due = due_customers();
 
-    let page = LocalResource::new(move || {
+    let page = Fetched::new(move || {
         let query = CustomerQuery {
             search: search.get(),
             archived: archived.get(),
@@ -79,7 +81,7 @@ pub fn CustomersPage() -> impl IntoView {
         reload.track();
         async move { api::customers::list(&query).await }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Err(error)) = page.get() {
             toasts.error(error.message());
         }
@@ -132,18 +134,16 @@ pub fn CustomersPage() -> impl IntoView {
                 </select>
             </div>
         </div>
-        <Transition fallback=|| view! { <p class="text-muted" role="status">"Loading customers…"</p> }>
-            {move || page.get().map(|result| match result {
-                Ok(page) => view! { <CustomerTable page=page due=due/> }.into_any(),
-                Err(error) => view! {
-                    <div class="alert alert-warning" role="alert">
-                        {error.message()}" "
-                        <button type="button" class="btn btn-sm btn-outline-secondary"
-                            on:click=move |_| reload.update(|n| *n += 1)>"Try again"</button>
-                    </div>
-                }.into_any(),
-            })}
-        </Transition>
+        {move || page.get().map(|result| match result {
+            Ok(page) => view! { <CustomerTable page=page due=due/> }.into_any(),
+            Err(error) => view! {
+                <div class="alert alert-warning" role="alert">
+                    {error.message()}" "
+                    <button type="button" class="btn btn-sm btn-outline-secondary"
+                        on:click=move |_| reload.update(|n| *n += 1)>"Try again"</button>
+                </div>
+            }.into_any(),
+        }).unwrap_or_else(|| view! { <p class="text-muted" role="status">"Loading customers…"</p> }.into_any())}
         <nav class="d-flex gap-2" aria-label="Pages">
             <button type="button" class="btn btn-outline-secondary"
                 disabled=move || previous.with(Vec::is_empty)
@@ -162,9 +162,9 @@ pub fn CustomersPage() -> impl IntoView {
                     }
                 }>"Next"</button>
         </nav>
-        <Show when=move || adding.get()>
+        <When when=move || adding.get()>
             <CustomerFormModal existing=None on_close=Callback::new(move |()| adding.set(false)) on_saved=on_saved/>
-        </Show>
+        </When>
     }
 }
 

@@ -11,9 +11,12 @@ use wasm_bindgen::JsCast;
 use crate::api::invoices::IdempotencyKey;
 use crate::api::{self, ApiError, Paging};
 use crate::components::field::{FormAlert, TextField, passes_checks, show_save_error};
+use crate::components::list_parts::{ShowMore, loading, not_loaded};
 use crate::components::modal::Modal;
 use crate::components::modal::confirm;
+use crate::components::when::When;
 use crate::live::{coalesced, use_live};
+use crate::reactive::{Fetched, Task};
 use crate::state::use_toasts;
 
 /// Invoices fetched per page.
@@ -40,7 +43,7 @@ pub fn InvoicesSection(
     let adding = RwSignal::new(false);
     let editing = RwSignal::new(None::<InvoiceResponse>);
     let previewing = RwSignal::new(None::<InvoiceResponse>);
-    let invoices = LocalResource::new(move || {
+    let invoices = Fetched::new(move || {
         reload.track();
         async move { api::invoices::list(customer_id, &Paging::first(PAGE_SIZE)).await }
     });
@@ -71,7 +74,7 @@ pub fn InvoicesSection(
             .and_then(|page| page.ok())
             .and_then(|invoices| invoices.page.next_cursor),
     };
-    let show_more = Action::new_local(move |cursor: &String| {
+    let show_more = Task::new(move |cursor: &String| {
         let paging = Paging::after(PAGE_SIZE, cursor.clone());
         async move {
             match api::invoices::list(customer_id, &paging).await {
@@ -84,7 +87,7 @@ pub fn InvoicesSection(
             }
         }
     });
-    let remove = Action::new_local(move |id: &InvoiceId| {
+    let remove = Task::new(move |id: &InvoiceId| {
         let id = *id;
         async move {
             match api::invoices::remove(id).await {
@@ -103,72 +106,66 @@ pub fn InvoicesSection(
                 <button type="button" class="btn btn-sm btn-outline-primary" disabled=archived
                     on:click=move |_| adding.set(true)>"Add invoice"</button>
             </div>
-            <Transition fallback=|| view! { <p class="text-muted">"Loading…"</p> }>
-                {move || invoices.get().map(|result| match result {
-                    Ok(list) if list.page.items.is_empty() => view! { <p class="text-muted">"No invoices yet."</p> }.into_any(),
-                    Ok(list) => {
-                        let mut items = list.page.items;
-                        if let Some(pages) = later.get() {
-                            items.extend(pages.items);
-                        }
-                        let shown = items.len();
-                        view! {
-                        <div class="table-responsive">
-                            <table class="table table-sm align-middle" id="invoices-table">
-                                <thead><tr>
-                                    <th scope="col">"Date"</th><th scope="col">"Number"</th>
-                                    <th scope="col" class="text-end">"Amount"</th><th scope="col">"Receipt"</th><th scope="col"></th>
-                                </tr></thead>
-                                <tbody>
-                                    {items.into_iter().map(|invoice| {
-                                        let (for_preview, for_edit, for_delete) = (invoice.clone(), invoice.clone(), invoice.id);
-                                        view! {
-                                            <tr>
-                                                <td>{invoice.issued_on.to_string()}</td>
-                                                <td>{invoice.number.clone()}</td>
-                                                <td class="text-end">{format!("{} {}", invoice.amount, invoice.currency)}</td>
-                                                <td>
-                                                    <button type="button" class="btn btn-link btn-sm p-0 me-2"
-                                                        on:click=move |_| previewing.set(Some(for_preview.clone()))>"View"</button>
-                                                    <a href=invoice.receipt.url.clone() download=format!("invoice-{}.pdf", invoice.id)>"Download"</a>
-                                                </td>
-                                                <td class="text-end text-nowrap">
-                                                    <button type="button" class="btn btn-sm btn-outline-secondary me-1" disabled=archived
-                                                        on:click=move |_| editing.set(Some(for_edit.clone()))>"Edit"</button>
-                                                    <button type="button" class="btn btn-sm btn-outline-danger" on:click=move |_| {
-                                                        if confirm("Delete this invoice and its receipt?") {
-                                                            remove.dispatch(for_delete);
-                                                        }
-                                                    }>"Delete"</button>
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                        <div class="d-flex flex-wrap align-items-center gap-2">
-                            <p class="small text-muted me-auto mb-0" id="invoice-totals">
-                                {format!("{shown} of {} shown. Totals: ", list.page.total)}
-                                {list.totals.iter().map(|t| format!("{} {}", t.amount, t.currency)).collect::<Vec<_>>().join(" · ")}
-                            </p>
-                            {move || next_cursor().map(|cursor| view! {
-                                <button type="button" class="btn btn-sm btn-outline-secondary"
-                                    disabled=move || show_more.pending().get()
-                                    on:click=move |_| { show_more.dispatch(cursor.clone()); }>"Show more"</button>
-                            })}
-                        </div>
-                    }.into_any()
+            {move || invoices.get().map(|result| match result {
+                Ok(list) if list.page.items.is_empty() => view! { <p class="text-muted">"No invoices yet."</p> }.into_any(),
+                Ok(list) => {
+                    let mut items = list.page.items;
+                    if let Some(pages) = later.get() {
+                        items.extend(pages.items);
                     }
-                    Err(error) => view! { <p class="text-muted">{error.message()}</p> }.into_any(),
-                })}
-            </Transition>
+                    let shown = items.len();
+                    view! {
+                    <div class="table-responsive">
+                        <table class="table table-sm align-middle" id="invoices-table">
+                            <thead><tr>
+                                <th scope="col">"Date"</th><th scope="col">"Number"</th>
+                                <th scope="col" class="text-end">"Amount"</th><th scope="col">"Receipt"</th><th scope="col"></th>
+                            </tr></thead>
+                            <tbody>
+                                {items.into_iter().map(|invoice| {
+                                    let (for_preview, for_edit, for_delete) = (invoice.clone(), invoice.clone(), invoice.id);
+                                    view! {
+                                        <tr>
+                                            <td>{invoice.issued_on.to_string()}</td>
+                                            <td>{invoice.number.clone()}</td>
+                                            <td class="text-end">{format!("{} {}", invoice.amount, invoice.currency)}</td>
+                                            <td>
+                                                <button type="button" class="btn btn-link btn-sm p-0 me-2"
+                                                    on:click=move |_| previewing.set(Some(for_preview.clone()))>"View"</button>
+                                                <a href=invoice.receipt.url.clone() download=format!("invoice-{}.pdf", invoice.id)>"Download"</a>
+                                            </td>
+                                            <td class="text-end text-nowrap">
+                                                <button type="button" class="btn btn-sm btn-outline-secondary me-1" disabled=archived
+                                                    on:click=move |_| editing.set(Some(for_edit.clone()))>"Edit"</button>
+                                                <button type="button" class="btn btn-sm btn-outline-danger" on:click=move |_| {
+                                                    if confirm("Delete this invoice and its receipt?") {
+                                                        remove.dispatch(for_delete);
+                                                    }
+                                                }>"Delete"</button>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                    <div class="d-flex flex-wrap align-items-center gap-2">
+                        <p class="small text-muted me-auto mb-0" id="invoice-totals">
+                            {format!("{shown} of {} shown. Totals: ", list.page.total)}
+                            {list.totals.iter().map(|t| format!("{} {}", t.amount, t.currency)).collect::<Vec<_>>().join(" · ")}
+                        </p>
+                        <ShowMore next=next_cursor more=show_more/>
+                    </div>
+                }.into_any()
+                }
+                Err(error) => not_loaded(&error),
+            }).unwrap_or_else(loading)}
         </section>
-        <Show when=move || adding.get()>
+        <When when=move || adding.get()>
             <InvoiceFormModal customer_id=customer_id existing=None
                 on_close=Callback::new(move |()| adding.set(false))
                 on_saved=Callback::new(move |()| { adding.set(false); refresh(); })/>
-        </Show>
+        </When>
         {move || editing.get().map(|invoice| view! {
             <InvoiceFormModal customer_id=customer_id existing=Some(invoice)
                 on_close=Callback::new(move |()| editing.set(None))
@@ -233,7 +230,7 @@ fn InvoiceFormModal(
     // One key per attempt at this form: kept when the answer was lost (sending again is then
     // the same request, and gets the first answer if it arrived), renewed after any answer.
     let attempt = StoredValue::new(IdempotencyKey::new());
-    let send = Action::new_local(move |submission: &SendWrapper<Submission>| {
+    let send = Task::new(move |submission: &SendWrapper<Submission>| {
         let submission = (**submission).clone();
         async move {
             progress.set(Some(0.0));

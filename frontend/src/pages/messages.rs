@@ -9,8 +9,10 @@ use leptos_router::components::A;
 
 use crate::api::messages::AgendaQuery;
 use crate::api::{self, Paging};
+use crate::components::list_parts::{ListFooter, loading};
 use crate::components::message_status::{LiveStatusBadge, channel_label, excerpt};
 use crate::live::{coalesced, use_live};
+use crate::reactive::{Fetched, Task};
 use crate::state::use_toasts;
 
 /// Messages fetched per page.
@@ -201,7 +203,7 @@ pub fn MessagesPage() -> impl IntoView {
         channel: channel.get_untracked(),
         paging,
     };
-    let first = LocalResource::new(move || {
+    let first = Fetched::new(move || {
         status.track();
         channel.track();
         reload.track();
@@ -209,7 +211,7 @@ pub fn MessagesPage() -> impl IntoView {
         let query = query(Paging::first(PAGE_SIZE));
         async move { api::messages::agenda(&query).await }
     });
-    let show_more = Action::new_local(move |cursor: &String| {
+    let show_more = Task::new(move |cursor: &String| {
         let query = query(Paging::after(PAGE_SIZE, cursor.clone()));
         async move {
             match api::messages::agenda(&query).await {
@@ -221,7 +223,7 @@ pub fn MessagesPage() -> impl IntoView {
             }
         }
     });
-    let templates = LocalResource::new(api::messages::templates);
+    let templates = Fetched::new(api::messages::templates);
     let template_list = move || {
         templates
             .get()
@@ -284,56 +286,47 @@ pub fn MessagesPage() -> impl IntoView {
                 </select>
             </div>
         </div>
-        <Transition fallback=|| view! { <p class="text-muted" role="status">"Loading…"</p> }>
-            {move || first.get().map(|result| match result {
-                Ok(page) if page.items.is_empty() => view! { <p class="text-muted">"No messages here."</p> }.into_any(),
-                Ok(page) => {
-                    let total = page.total;
-                    let mut items = page.items;
-                    items.extend(later.get().0);
-                    let shown = items.len();
-                    let templates = template_list();
-                    let days = group_by_day(items, |m| local_day(millis_of(m)));
-                    view! {
-                        {days.into_iter().map(|(_, run)| {
-                            let heading = run.first().map(|m| day_heading(millis_of(m))).unwrap_or_default();
-                            view! {
-                                <h2 class="h6 mt-3 mb-2 text-body-secondary">{heading}</h2>
-                                <div class="table-responsive">
-                                    <table class="table table-sm align-middle mb-2 agenda-table">
-                                        <AgendaColumns/>
-                                        <tbody>
-                                            {run.into_iter().map(|m| {
-                                                let summary = excerpt(&m, &templates);
-                                                let full_text = full_text(&m, &summary);
-                                                let name = m.customer_name.clone();
-                                                view! {
-                                                <tr>
-                                                    <td class="text-truncate">{local_clock_time(millis_of(&m))}</td>
-                                                    <td><A href=format!("/customers/{}", m.customer_id) attr:class=CUT_SHORT_LINK attr:title=m.customer_name.clone()>{name}</A></td>
-                                                    <td class="text-truncate">{channel_label(m.channel)}</td>
-                                                    <td class="text-truncate" title=full_text>{summary}</td>
-                                                    <td><LiveStatusBadge id=m.id status=m.status reason=m.status_reason.clone() version=m.version/></td>
-                                                </tr>
-                                            }}).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                            }
-                        }).collect_view()}
-                        <div class="d-flex flex-wrap align-items-center gap-2">
-                            <p class="small text-muted me-auto mb-0">{format!("{shown} of {total} shown. Times are in your time zone.")}</p>
-                            {move || next_cursor().map(|cursor| view! {
-                                <button type="button" class="btn btn-sm btn-outline-secondary"
-                                    disabled=move || show_more.pending().get()
-                                    on:click=move |_| { show_more.dispatch(cursor.clone()); }>"Show more"</button>
-                            })}
-                        </div>
-                    }.into_any()
-                }
-                Err(error) => view! { <div class="alert alert-warning" role="alert">{error.message()}</div> }.into_any(),
-            })}
-        </Transition>
+        {move || first.get().map(|result| match result {
+            Ok(page) if page.items.is_empty() => view! { <p class="text-muted">"No messages here."</p> }.into_any(),
+            Ok(page) => {
+                let total = page.total;
+                let mut items = page.items;
+                items.extend(later.get().0);
+                let shown = items.len();
+                let templates = template_list();
+                let days = group_by_day(items, |m| local_day(millis_of(m)));
+                view! {
+                    {days.into_iter().map(|(_, run)| {
+                        let heading = run.first().map(|m| day_heading(millis_of(m))).unwrap_or_default();
+                        view! {
+                            <h2 class="h6 mt-3 mb-2 text-body-secondary">{heading}</h2>
+                            <div class="table-responsive">
+                                <table class="table table-sm align-middle mb-2 agenda-table">
+                                    <AgendaColumns/>
+                                    <tbody>
+                                        {run.into_iter().map(|m| {
+                                            let summary = excerpt(&m, &templates);
+                                            let full_text = full_text(&m, &summary);
+                                            let name = m.customer_name.clone();
+                                            view! {
+                                            <tr>
+                                                <td class="text-truncate">{local_clock_time(millis_of(&m))}</td>
+                                                <td><A href=format!("/customers/{}", m.customer_id) attr:class=CUT_SHORT_LINK attr:title=m.customer_name.clone()>{name}</A></td>
+                                                <td class="text-truncate">{channel_label(m.channel)}</td>
+                                                <td class="text-truncate" title=full_text>{summary}</td>
+                                                <td><LiveStatusBadge id=m.id status=m.status reason=m.status_reason.clone() version=m.version/></td>
+                                            </tr>
+                                        }}).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }
+                    }).collect_view()}
+                    <ListFooter shown=shown total=total next=next_cursor more=show_more/>
+                }.into_any()
+            }
+            Err(error) => view! { <div class="alert alert-warning" role="alert">{error.message()}</div> }.into_any(),
+        }).unwrap_or_else(loading)}
     }
 }
 

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use crate::api;
 use crate::components::field::{FormAlert, TextField, passes_checks, show_save_error};
 use crate::notifications::{self, NotificationState};
+use crate::reactive::Task;
 use crate::state::{use_session, use_toasts};
 use crate::wall_clock;
 
@@ -36,7 +37,7 @@ pub fn TimeZoneSection() -> impl IntoView {
     let zone = RwSignal::new(saved.or_else(|| browser_zone.clone()).unwrap_or_default());
     let errors = RwSignal::new(FieldErrors::new());
     let alert = RwSignal::new(None::<String>);
-    let save = Action::new_local(move |body: &UpdateMeRequest| {
+    let save = Task::new(move |body: &UpdateMeRequest| {
         let body = body.clone();
         async move {
             match api::auth::update_me(&body).await {
@@ -112,7 +113,7 @@ fn state_text(state: NotificationState) -> &'static str {
 pub fn NotificationSection() -> impl IntoView {
     let toasts = use_toasts();
     let state = RwSignal::new(notifications::state());
-    let enable = Action::new_local(move |_: &()| async move {
+    let enable = Task::new(move |_: &()| async move {
         let now = notifications::enable().await;
         state.set(now);
         match now {

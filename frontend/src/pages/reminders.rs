@@ -8,9 +8,11 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::reminders::ReminderQuery;
 use crate::api::{self, Paging};
+use crate::components::list_parts::{ListFooter, loading};
 use crate::components::reminder_form::{ReminderFormFor, ReminderFormModal};
 use crate::components::reminders::{ReminderActions, reminder_time};
 use crate::live::use_live;
+use crate::reactive::{Fetched, Task};
 use crate::state::{use_session, use_toasts};
 
 /// Reminders fetched per page.
@@ -51,14 +53,14 @@ pub fn RemindersPage() -> impl IntoView {
         customer: None,
         paging,
     };
-    let first = LocalResource::new(move || {
+    let first = Fetched::new(move || {
         state.track();
         live.reminders.track();
         later.set((Vec::new(), None));
         let query = query(Paging::first(PAGE_SIZE));
         async move { api::reminders::list(&query).await }
     });
-    let show_more = Action::new_local(move |cursor: &String| {
+    let show_more = Task::new(move |cursor: &String| {
         let query = query(Paging::after(PAGE_SIZE, cursor.clone()));
         async move {
             match api::reminders::list(&query).await {
@@ -93,31 +95,22 @@ pub fn RemindersPage() -> impl IntoView {
                 </li>
             }).collect_view()}
         </ul>
-        <Transition fallback=|| view! { <p class="text-muted" role="status">"Loading…"</p> }>
-            {move || first.get().map(|result| match result {
-                Ok(page) if page.items.is_empty() => view! {
-                    <p class="text-muted" id="no-reminders">{empty_text(state.get_untracked())}</p>
-                }.into_any(),
-                Ok(page) => {
-                    let total = page.total;
-                    let mut items = page.items;
-                    items.extend(later.get().0);
-                    let shown = items.len();
-                    view! {
-                        <ReminderTable items=items editing=editing/>
-                        <div class="d-flex flex-wrap align-items-center gap-2">
-                            <p class="small text-muted me-auto mb-0">{format!("{shown} of {total} shown. Times are in your time zone.")}</p>
-                            {move || next_cursor().map(|cursor| view! {
-                                <button type="button" class="btn btn-sm btn-outline-secondary" id="reminders-more"
-                                    disabled=move || show_more.pending().get()
-                                    on:click=move |_| { show_more.dispatch(cursor.clone()); }>"Show more"</button>
-                            })}
-                        </div>
-                    }.into_any()
-                }
-                Err(error) => view! { <div class="alert alert-warning" role="alert">{error.message()}</div> }.into_any(),
-            })}
-        </Transition>
+        {move || first.get().map(|result| match result {
+            Ok(page) if page.items.is_empty() => view! {
+                <p class="text-muted" id="no-reminders">{empty_text(state.get_untracked())}</p>
+            }.into_any(),
+            Ok(page) => {
+                let total = page.total;
+                let mut items = page.items;
+                items.extend(later.get().0);
+                let shown = items.len();
+                view! {
+                    <ReminderTable items=items editing=editing/>
+                    <ListFooter shown=shown total=total next=next_cursor more=show_more/>
+                }.into_any()
+            }
+            Err(error) => view! { <div class="alert alert-warning" role="alert">{error.message()}</div> }.into_any(),
+        }).unwrap_or_else(loading)}
         {move || editing.get().map(|reminder| view! {
             <ReminderFormModal form_for=ReminderFormFor::Edit(Box::new(reminder))
                 on_close=Callback::new(move |()| editing.set(None))

@@ -11,10 +11,13 @@ use crate::api::{self, ApiError};
 use crate::components::field::{
     CheckField, FormAlert, TextField, focus_first_invalid, passes_checks, show_save_error,
 };
+use crate::components::list_parts::{loading, not_loaded};
 use crate::components::modal::confirm;
+use crate::components::when::When;
 use crate::pages::local_time;
 use crate::pages::preferences::{NotificationSection, TimeZoneSection};
 use crate::pages::staff::StaffSection;
+use crate::reactive::{Fetched, Task};
 use crate::state::{use_session, use_toasts};
 
 /// The settings page.
@@ -22,7 +25,7 @@ use crate::state::{use_session, use_toasts};
 pub fn SettingsPage() -> impl IntoView {
     let toasts = use_toasts();
     let reload = RwSignal::new(0u32);
-    let tokens = LocalResource::new(move || {
+    let tokens = Fetched::new(move || {
         reload.track();
         api::tokens::list()
     });
@@ -32,7 +35,7 @@ pub fn SettingsPage() -> impl IntoView {
     let errors = RwSignal::new(FieldErrors::new());
     let created = RwSignal::new(None::<CreatedToken>);
 
-    let create = Action::new_local(move |body: &CreateTokenRequest| {
+    let create = Task::new(move |body: &CreateTokenRequest| {
         let body = body.clone();
         async move {
             match api::tokens::create(&body).await {
@@ -54,7 +57,7 @@ pub fn SettingsPage() -> impl IntoView {
             }
         }
     });
-    let revoke = Action::new_local(move |(id, token_name): &(ApiTokenId, String)| {
+    let revoke = Task::new(move |(id, token_name): &(ApiTokenId, String)| {
         let (id, token_name) = (*id, token_name.clone());
         async move {
             match api::tokens::revoke(id).await {
@@ -132,48 +135,46 @@ pub fn SettingsPage() -> impl IntoView {
                     </button>
                 </div>
             </form>
-            <Transition fallback=|| view! { <p class="text-muted">"Loading…"</p> }>
-                {move || tokens.get().map(|result| match result {
-                    Ok(list) if list.items.is_empty() => view! { <p class="text-muted">"No tokens."</p> }.into_any(),
-                    Ok(list) => view! {
-                        <ul class="list-group" id="tokens">
-                            {list.items.into_iter().map(|token| {
-                                let (id, token_name) = (token.id, token.name.clone());
-                                view! {
-                                    <li class="list-group-item d-flex flex-wrap align-items-center gap-2">
-                                        <div class="me-auto">
-                                            <strong>{token.name.clone()}</strong>" "
-                                            <code>{format!("{}…", token.prefix)}</code>
-                                            <div class="small text-muted">
-                                                {format!("Created {}", local_time(token.created_at))}
-                                                {token.last_used_at.map(|t| format!(" · last used {}", local_time(t)))}
-                                                {match token.expires_at {
-                                                    Some(t) => format!(" · expires {}", local_time(t)),
-                                                    None => " · never expires".to_owned(),
-                                                }}
-                                            </div>
+            {move || tokens.get().map(|result| match result {
+                Ok(list) if list.items.is_empty() => view! { <p class="text-muted">"No tokens."</p> }.into_any(),
+                Ok(list) => view! {
+                    <ul class="list-group" id="tokens">
+                        {list.items.into_iter().map(|token| {
+                            let (id, token_name) = (token.id, token.name.clone());
+                            view! {
+                                <li class="list-group-item d-flex flex-wrap align-items-center gap-2">
+                                    <div class="me-auto">
+                                        <strong>{token.name.clone()}</strong>" "
+                                        <code>{format!("{}…", token.prefix)}</code>
+                                        <div class="small text-muted">
+                                            {format!("Created {}", local_time(token.created_at))}
+                                            {token.last_used_at.map(|t| format!(" · last used {}", local_time(t)))}
+                                            {match token.expires_at {
+                                                Some(t) => format!(" · expires {}", local_time(t)),
+                                                None => " · never expires".to_owned(),
+                                            }}
                                         </div>
-                                        <button type="button" class="btn btn-sm btn-outline-danger"
-                                            on:click=move |_| {
-                                                if confirm(&format!("Revoke the token \u{201c}{token_name}\u{201d}? Programs using it stop working at once.")) {
-                                                    revoke.dispatch((id, token_name.clone()));
-                                                }
-                                            }>"Revoke"</button>
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(error) => view! { <p class="text-muted">{error.message()}</p> }.into_any(),
-                })}
-            </Transition>
+                                    </div>
+                                    <button type="button" class="btn btn-sm btn-outline-danger"
+                                        on:click=move |_| {
+                                            if confirm(&format!("Revoke the token \u{201c}{token_name}\u{201d}? Programs using it stop working at once.")) {
+                                                revoke.dispatch((id, token_name.clone()));
+                                            }
+                                        }>"Revoke"</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+                Err(error) => not_loaded(&error),
+            }).unwrap_or_else(loading)}
         </section>
         <PasswordSection tokens_changed=reload/>
         <TimeZoneSection/>
         <NotificationSection/>
-        <Show when=is_admin>
+        <When when=is_admin>
             <StaffSection/>
-        </Show>
+        </When>
     }
 }
 
@@ -222,7 +223,7 @@ fn PasswordSection(tokens_changed: RwSignal<u32>) -> impl IntoView {
     let revoke_tokens = RwSignal::new(true);
     let errors = RwSignal::new(FieldErrors::new());
     let alert = RwSignal::new(None::<String>);
-    let save = Action::new_local(move |body: &PasswordChange| {
+    let save = Task::new(move |body: &PasswordChange| {
         let body = body.clone();
         async move {
             match api::auth::change_password(&body).await {

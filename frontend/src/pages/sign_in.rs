@@ -6,27 +6,26 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::components::field::{FormAlert, TextField, focus_first_invalid};
+use crate::reactive::{Fetched, Task};
 use crate::state::{Session, Toasts, use_session, use_toasts};
 
 /// Shows the setup form while no user exists, else the sign-in form.
 #[component]
 pub fn SignIn() -> impl IntoView {
-    let setup = LocalResource::new(api::setup::status);
+    let setup = Fetched::new(api::setup::status);
     view! {
         <main class="container py-5" style="max-width: 28rem">
             <h1 class="h3 mb-4 text-center">"Customer Manager"</h1>
-            <Suspense fallback=|| view! { <p role="status">"Loading…"</p> }>
-                {move || setup.get().map(|status| match status {
-                    Ok(SetupStatus { needed: true, token_required }) => {
-                        view! { <SetupForm token_required/> }.into_any()
-                    }
-                    Ok(_) => view! { <LoginForm/> }.into_any(),
-                    Err(error) => view! {
-                        <div class="alert alert-danger" role="alert">{error.message()}</div>
-                        <LoginForm/>
-                    }.into_any(),
-                })}
-            </Suspense>
+            {move || setup.get().map(|status| match status {
+                Ok(SetupStatus { needed: true, token_required }) => {
+                    view! { <SetupForm token_required/> }.into_any()
+                }
+                Ok(_) => view! { <LoginForm/> }.into_any(),
+                Err(error) => view! {
+                    <div class="alert alert-danger" role="alert">{error.message()}</div>
+                    <LoginForm/>
+                }.into_any(),
+            }).unwrap_or_else(|| view! { <p role="status">"Loading…"</p> }.into_any())}
         </main>
     }
 }
@@ -75,7 +74,7 @@ fn LoginForm() -> impl IntoView {
     let errors = RwSignal::new(FieldErrors::new());
     let alert = RwSignal::new(None::<String>);
 
-    let submit = Action::new_local(move |_: &()| {
+    let submit = Task::new(move |_: &()| {
         let body = LoginRequest {
             email: email.get_untracked(),
             password: password.get_untracked(),
@@ -134,7 +133,7 @@ fn SetupForm(token_required: bool) -> impl IntoView {
     let errors = RwSignal::new(FieldErrors::new());
     let alert = RwSignal::new(None::<String>);
 
-    let submit = Action::new_local(move |_: &()| {
+    let submit = Task::new(move |_: &()| {
         let body = SetupRequest {
             name: name.get_untracked(),
             email: email.get_untracked(),

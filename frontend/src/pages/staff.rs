@@ -8,7 +8,10 @@ use leptos::prelude::*;
 use crate::api::{self, Paging};
 use crate::components::activity::ActivityList;
 use crate::components::field::{FormAlert, TextField, passes_checks, show_save_error};
+use crate::components::list_parts::{loading, not_loaded};
 use crate::components::modal::Modal;
+use crate::components::when::When;
+use crate::reactive::{Fetched, Task};
 use crate::state::use_toasts;
 
 /// Accounts listed.
@@ -23,11 +26,11 @@ pub fn StaffSection() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let adding = RwSignal::new(false);
     let history = RwSignal::new(None::<StaffResponse>);
-    let accounts = LocalResource::new(move || {
+    let accounts = Fetched::new(move || {
         reload.track();
         async move { api::users::list(&Paging::first(ACCOUNTS)).await }
     });
-    let change = Action::new_local(
+    let change = Task::new(
         move |(account, body, done): &(StaffResponse, UpdateStaffRequest, &'static str)| {
             let (account, body, done) = (account.clone(), body.clone(), *done);
             async move {
@@ -50,53 +53,51 @@ pub fn StaffSection() -> impl IntoView {
             </div>
             <p class="text-muted">"Staff do the daily work; admins also manage these accounts. \
                 Disabling an account signs its owner out everywhere at once."</p>
-            <Transition fallback=|| view! { <p class="text-muted">"Loading…"</p> }>
-                {move || accounts.get().map(|result| match result {
-                    Ok(page) => view! {
-                        <ul class="list-group" id="staff">
-                            {page.items.into_iter().map(|account| {
-                                let disabled = account.disabled_at.is_some();
-                                let admin = account.role == Role::Admin;
-                                let (for_role, for_status, for_history) =
-                                    (account.clone(), account.clone(), account.clone());
-                                view! {
-                                    <li class="list-group-item d-flex flex-wrap align-items-center gap-2">
-                                        <div class="me-auto">
-                                            <strong>{account.name.clone()}</strong>" "
-                                            <span class="badge text-bg-light border">{account.role.as_str()}</span>
-                                            {disabled.then(|| view! { <span class="badge text-bg-secondary ms-1">"Disabled"</span> })}
-                                            <div class="small text-muted">{account.email.clone()}</div>
-                                        </div>
-                                        <button type="button" class="btn btn-sm btn-outline-secondary"
-                                            on:click=move |_| history.set(Some(for_history.clone()))>"History"</button>
-                                        <button type="button" class="btn btn-sm btn-outline-secondary"
-                                            on:click=move |_| {
-                                                let (role, done) = if admin { (Role::Staff, "is staff now") } else { (Role::Admin, "is an admin now") };
-                                                let body = UpdateStaffRequest { role: Some(role.as_str().to_owned()), ..UpdateStaffRequest::default() };
-                                                change.dispatch((for_role.clone(), body, done));
-                                            }>{if admin { "Make staff" } else { "Make admin" }}</button>
-                                        <button type="button" class="btn btn-sm btn-outline-danger"
-                                            on:click=move |_| {
-                                                let done = if disabled { "can sign in again" } else { "is disabled" };
-                                                let body = UpdateStaffRequest { disabled: Some(!disabled), ..UpdateStaffRequest::default() };
-                                                change.dispatch((for_status.clone(), body, done));
-                                            }>{if disabled { "Enable" } else { "Disable" }}</button>
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(error) => view! { <p class="text-muted">{error.message()}</p> }.into_any(),
-                })}
-            </Transition>
+            {move || accounts.get().map(|result| match result {
+                Ok(page) => view! {
+                    <ul class="list-group" id="staff">
+                        {page.items.into_iter().map(|account| {
+                            let disabled = account.disabled_at.is_some();
+                            let admin = account.role == Role::Admin;
+                            let (for_role, for_status, for_history) =
+                                (account.clone(), account.clone(), account.clone());
+                            view! {
+                                <li class="list-group-item d-flex flex-wrap align-items-center gap-2">
+                                    <div class="me-auto">
+                                        <strong>{account.name.clone()}</strong>" "
+                                        <span class="badge text-bg-light border">{account.role.as_str()}</span>
+                                        {disabled.then(|| view! { <span class="badge text-bg-secondary ms-1">"Disabled"</span> })}
+                                        <div class="small text-muted">{account.email.clone()}</div>
+                                    </div>
+                                    <button type="button" class="btn btn-sm btn-outline-secondary"
+                                        on:click=move |_| history.set(Some(for_history.clone()))>"History"</button>
+                                    <button type="button" class="btn btn-sm btn-outline-secondary"
+                                        on:click=move |_| {
+                                            let (role, done) = if admin { (Role::Staff, "is staff now") } else { (Role::Admin, "is an admin now") };
+                                            let body = UpdateStaffRequest { role: Some(role.as_str().to_owned()), ..UpdateStaffRequest::default() };
+                                            change.dispatch((for_role.clone(), body, done));
+                                        }>{if admin { "Make staff" } else { "Make admin" }}</button>
+                                    <button type="button" class="btn btn-sm btn-outline-danger"
+                                        on:click=move |_| {
+                                            let done = if disabled { "can sign in again" } else { "is disabled" };
+                                            let body = UpdateStaffRequest { disabled: Some(!disabled), ..UpdateStaffRequest::default() };
+                                            change.dispatch((for_status.clone(), body, done));
+                                        }>{if disabled { "Enable" } else { "Disable" }}</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+                Err(error) => not_loaded(&error),
+            }).unwrap_or_else(loading)}
         </section>
         {move || history.get().map(|account| view! {
             <HistoryModal account=account on_close=Callback::new(move |()| history.set(None))/>
         })}
-        <Show when=move || adding.get()>
+        <When when=move || adding.get()>
             <AddPersonModal on_close=Callback::new(move |()| adding.set(false))
                 on_saved=Callback::new(move |()| { adding.set(false); reload.update(|n| *n += 1); })/>
-        </Show>
+        </When>
     }
 }
 
@@ -104,24 +105,22 @@ pub fn StaffSection() -> impl IntoView {
 #[component]
 fn HistoryModal(account: StaffResponse, on_close: Callback<()>) -> impl IntoView {
     let id = account.id;
-    let trail = LocalResource::new(move || async move {
+    let trail = Fetched::new(move || async move {
         api::users::activity(id, &Paging::first(HISTORY_EVENTS)).await
     });
     view! {
         <Modal title=format!("History of {}", account.name) on_close=on_close>
-            <Transition fallback=|| view! { <p class="text-muted" role="status">"Loading…"</p> }>
-                {move || trail.get().map(|result| match result {
-                    Ok(page) => {
-                        let more = (page.total > i64::from(HISTORY_EVENTS))
-                            .then(|| format!("The latest {HISTORY_EVENTS} of {} events.", page.total));
-                        view! {
-                            <ActivityList page=page/>
-                            {more.map(|text| view! { <p class="small text-muted mt-2 mb-0">{text}</p> })}
-                        }.into_any()
-                    }
-                    Err(error) => view! { <p class="text-muted">{error.message()}</p> }.into_any(),
-                })}
-            </Transition>
+            {move || trail.get().map(|result| match result {
+                Ok(page) => {
+                    let more = (page.total > i64::from(HISTORY_EVENTS))
+                        .then(|| format!("The latest {HISTORY_EVENTS} of {} events.", page.total));
+                    view! {
+                        <ActivityList page=page/>
+                        {more.map(|text| view! { <p class="small text-muted mt-2 mb-0">{text}</p> })}
+                    }.into_any()
+                }
+                Err(error) => not_loaded(&error),
+            }).unwrap_or_else(loading)}
         </Modal>
     }
 }
@@ -136,7 +135,7 @@ fn AddPersonModal(on_close: Callback<()>, on_saved: Callback<()>) -> impl IntoVi
     let role = RwSignal::new(Role::Staff);
     let errors = RwSignal::new(FieldErrors::new());
     let alert = RwSignal::new(None::<String>);
-    let save = Action::new_local(move |body: &NewStaffRequest| {
+    let save = Task::new(move |body: &NewStaffRequest| {
         let body = body.clone();
         async move {
             match api::users::create(&body).await {
