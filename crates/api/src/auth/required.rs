@@ -6,25 +6,27 @@
 //! Which operations are public comes from the OpenAPI document ([`crate::openapi::is_public`]),
 //! so an operation added later needs sign-in unless it is listed as public there.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 
-/// `(METHOD, path template)` of every documented operation that needs sign-in.
-static PROTECTED: LazyLock<HashSet<(String, String)>> = LazyLock::new(|| {
+/// Each documented path template, with the methods of its operations that need sign-in. Keyed
+/// by the template alone so that a request is looked up without building a key of its own.
+static PROTECTED: LazyLock<HashMap<String, Vec<&'static str>>> = LazyLock::new(|| {
     let document = crate::openapi::document();
     document
         .paths
         .paths
         .iter()
-        .flat_map(|(path, item)| {
-            crate::openapi::operations(item)
+        .map(|(path, item)| {
+            let methods = crate::openapi::operations(item)
                 .filter(|(_, operation)| !crate::openapi::is_public(operation))
-                .map(|(method, _)| (method.to_owned(), path.clone()))
-                .collect::<Vec<_>>()
+                .map(|(method, _)| method)
+                .collect();
+            (path.clone(), methods)
         })
         .collect()
 });
@@ -56,6 +58,10 @@ pub async fn middleware(
 }
 
 fn needs_sign_in(req: &ServiceRequest) -> bool {
-    req.match_pattern()
-        .is_some_and(|pattern| PROTECTED.contains(&(req.method().as_str().to_owned(), pattern)))
+    let method = req.method().as_str();
+    req.match_pattern().is_some_and(|pattern| {
+        PROTECTED
+            .get(&pattern)
+            .is_some_and(|methods| methods.contains(&method))
+    })
 }
