@@ -176,3 +176,130 @@ impl Pending {
         self.0.get_untracked() > 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use any_spawner::Executor;
+    use futures::channel::oneshot;
+
+    use super::*;
+
+    /// Answers waiting to be sent, with what each request asked for.
+    type Waiting<A, T> = Rc<RefCell<Vec<(A, oneshot::Sender<T>)>>>;
+
+    /// A native executor for Leptos's effects and tasks, and an owner for the signals.
+    fn reactive_runtime() -> Owner {
+        // Set once per process; each test thread polls its own local pool.
+        let _ = Executor::init_futures_executor();
+        let owner = Owner::new();
+        owner.set();
+        owner
+    }
+
+    /// Runs every effect and task until none can make progress.
+    fn settle() {
+        Executor::poll_local();
+    }
+
+    /// The requests made so far, oldest first, taken out of `waiting`.
+    fn take<A, T>(waiting: &Waiting<A, T>) -> Vec<(A, oneshot::Sender<T>)> {
+        waiting.borrow_mut().drain(..).collect()
+    }
+
+    #[test]
+    fn fetched_keeps_the_newest_answer_and_drops_one_overtaken() {
+        let _owner = reactive_runtime();
+        let query = RwSignal::new(1u32);
+        let waiting: Waiting<u32, Result<u32, ApiError>> = Rc::default();
+        let fetched = Fetched::new({
+            let waiting = Rc::clone(&waiting);
+            move || {
+                let (answer, answered) = oneshot::channel();
+                waiting.borrow_mut().push((query.get(), answer));
+                async move { answered.await.unwrap_or(Err(ApiError::Network)) }
+            }
+        });
+        settle();
+        assert_eq!(
+            fetched.get_untracked(),
+            None,
+            "nothing before the first answer"
+        );
+
+        query.set(2);
+        settle();
+        let mut asked = take(&waiting);
+        assert_eq!(
+            asked.iter().map(|(q, _)| *q).collect::<Vec<_>>(),
+            [1, 2],
+            "asked again when the query changed"
+        );
+        let (_, second) = asked.pop().unwrap();
+        let (_, first) = asked.pop().unwrap();
+        second.send(Ok(20)).unwrap();
+        settle();
+        assert_eq!(fetched.get_untracked(), Some(Ok(20)));
+        first.send(Ok(10)).unwrap();
+        settle();
+        assert_eq!(
+            fetched.get_untracked(),
+            Some(Ok(20)),
+            "the older answer, arriving last, is dropped"
+        );
+
+        query.set(3);
+        settle();
+        assert_eq!(
+            fetched.get_untracked(),
+            Some(Ok(20)),
+            "the previous answer stays while reloading"
+        );
+        let (asked_for, third) = take(&waiting).pop().unwrap();
+        assert_eq!(asked_for, 3);
+        third.send(Err(ApiError::Network)).unwrap();
+        settle();
+        assert_eq!(
+            fetched.get_untracked(),
+            Some(Err(ApiError::Network)),
+            "an error is an answer too"
+        );
+    }
+
+    #[test]
+    fn a_task_is_pending_until_all_its_work_has_ended() {
+        let _owner = reactive_runtime();
+        let waiting: Waiting<u32, ()> = Rc::default();
+        let done = RwSignal::new(Vec::<u32>::new());
+        let task = Task::new({
+            let waiting = Rc::clone(&waiting);
+            move |n: &u32| {
+                let (finish, finished) = oneshot::channel();
+                waiting.borrow_mut().push((*n, finish));
+                let n = *n;
+                async move {
+                    let _ = finished.await;
+                    done.update(|done| done.push(n));
+                }
+            }
+        });
+        assert!(!task.pending().get_untracked());
+
+        task.dispatch(1);
+        task.dispatch(2);
+        settle();
+        assert!(task.pending().get_untracked());
+        let mut started = take(&waiting);
+        assert_eq!(started.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 2]);
+        let (_, second) = started.pop().unwrap();
+        let (_, first) = started.pop().unwrap();
+        first.send(()).unwrap();
+        settle();
+        assert!(task.pending().get_untracked(), "one of two still running");
+        second.send(()).unwrap();
+        settle();
+        assert!(!task.pending().get_untracked());
+        assert_eq!(done.get_untracked(), [1, 2]);
+    }
+}
