@@ -108,6 +108,14 @@ fn searches_by_part_of_a_name_email_or_phone_use_the_trigram_indexes() {
             &count,
             &format!("the count of the search by {what} {search:?}"),
         );
+        // The first page counts the matches it sorts, in the same query.
+        let counted = customers::explain_page(&mut conn, &query, None, 51).unwrap();
+        assert_no_seq_scan(&counted, &format!("the counted first page of {search:?}"));
+        assert!(
+            counted.contains("customers_name_trgm_idx") && counted.contains("WindowAgg"),
+            "the first page of the search by {what} {search:?} is not counted over the trigram \
+             matches:\n{counted}"
+        );
         assert!(
             !customers::list(&mut conn, &query, None, 51)
                 .unwrap()

@@ -280,6 +280,80 @@ fn search_treats_percent_and_underscore_as_plain_characters() {
 }
 
 #[test]
+fn a_page_and_its_total_agree_with_the_list_and_the_count_on_every_kind_of_page() {
+    use diesel::RunQueryDsl;
+
+    let (_db, mut conn, grace) = fresh();
+    let conn = &mut *conn;
+    // More Olivias than the count's cap, a few other customers, and an archived Olivia.
+    diesel::sql_query(format!(
+        "INSERT INTO customers (name, timezone)
+         SELECT 'Olivia ' || g, 'UTC' FROM generate_series(1, {}) AS g",
+        customers::SEARCH_COUNT_CAP + 20
+    ))
+    .execute(conn)
+    .unwrap();
+    for name in ["Oliver Twist", "Ada Lovelace", "Bo", "Olive Oyl"] {
+        add_named(conn, grace, name);
+    }
+    let archived = add_named(conn, grace, "Olivia Archived").id;
+    archive(conn, grace, archived, true);
+
+    let searches = [
+        None,
+        Some("Bo"),
+        Some("oliv"),
+        Some("Olive"),
+        Some("Lovelace"),
+        Some("nobody"),
+    ];
+    for search in searches {
+        for archived in [
+            ArchivedFilter::Active,
+            ArchivedFilter::Archived,
+            ArchivedFilter::All,
+        ] {
+            let query = CustomerQuery { search, archived };
+            let listed = customers::list(conn, &query, None, 51).unwrap();
+            let counted = customers::count(conn, &query).unwrap();
+            let (rows, total) = customers::page(conn, &query, None, 51).unwrap();
+            let what = format!("the first page of {search:?} ({archived:?})");
+            assert_eq!(customer_ids(&rows), customer_ids(&listed), "{what}");
+            assert_eq!(total, counted, "{what}");
+            // A later page is the list's and says the same total.
+            if let Some(last) = listed.get(24) {
+                let after = ListPosition::after(last);
+                let (later, later_total) = customers::page(conn, &query, Some(&after), 51).unwrap();
+                let listed_later = customers::list(conn, &query, Some(&after), 51).unwrap();
+                assert_eq!(
+                    customer_ids(&later),
+                    customer_ids(&listed_later),
+                    "{what}, later"
+                );
+                assert_eq!(later_total, counted, "{what}, later");
+            }
+        }
+    }
+    let olivias = CustomerQuery {
+        search: Some("oliv"),
+        archived: ArchivedFilter::Active,
+    };
+    let (_, total) = customers::page(conn, &olivias, None, 51).unwrap();
+    assert_eq!(
+        total,
+        Total::AtLeast(customers::SEARCH_COUNT_CAP),
+        "capped as the count is"
+    );
+    let olives = CustomerQuery {
+        search: Some("Olive"),
+        archived: ArchivedFilter::All,
+    };
+    let (rows, total) = customers::page(conn, &olives, None, 51).unwrap();
+    assert_eq!(total, Total::Exact(2), "Oliver and Olive");
+    assert_eq!(rows.len(), 2);
+}
+
+#[test]
 fn a_blank_search_lists_every_customer() {
     let (_db, mut conn, grace) = fresh();
     let conn = &mut *conn;

@@ -72,8 +72,7 @@ pub async fn list(
                 search: search.as_deref(),
                 archived,
             };
-            let rows = rows::list(conn, &query, after.as_ref(), fetch)?;
-            Ok((rows, rows::count(conn, &query)?))
+            Ok(rows::page(conn, &query, after.as_ref(), fetch)?)
         })
         .await?;
     let position = |c: &Customer| {
