@@ -310,7 +310,7 @@ pub fn page(
     after: Option<&ListPosition>,
     limit: i64,
 ) -> QueryResult<(Vec<Customer>, Total)> {
-    if after.is_none() && sorts_matches(query) {
+    if counts_in_page(query, after) {
         let rows: Vec<(Customer, i64)> = counted_first_page(query, limit).load(conn)?;
         let matches = rows.first().map_or(0, |(_, matches)| *matches);
         let customers = rows.into_iter().map(|(customer, _)| customer).collect();
@@ -326,7 +326,7 @@ pub fn explain_page(
     after: Option<&ListPosition>,
     limit: i64,
 ) -> QueryResult<String> {
-    if after.is_none() && sorts_matches(query) {
+    if counts_in_page(query, after) {
         explain::plan(conn, counted_first_page(query, limit))
     } else {
         explain_list(conn, query, after, limit)
@@ -352,6 +352,12 @@ pub fn explain_list(
     limit: i64,
 ) -> QueryResult<String> {
     explain::plan(conn, page_query(query, after, limit))
+}
+
+/// Whether [`page`] counts in the page's own query: on the first page of a search whose
+/// matches are all found and sorted anyway.
+fn counts_in_page(query: &CustomerQuery<'_>, after: Option<&ListPosition>) -> bool {
+    after.is_none() && sorts_matches(query)
 }
 
 /// Whether a search is long enough for the trigram indexes: its matches are then found through
