@@ -3,9 +3,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 SERVICES = eval "$$(scripts/services.sh)"
-# The most the web app may weigh, wasm + js after gzip -9, in KB: scripts/frontend.sh prints the
+# The most the web app's first screen may weigh, wasm + js after gzip -9, in KB (the lazily loaded
+# pages come later, in chunks of their own): scripts/frontend.sh prints the
 # size and fails above it (docs/PERFORMANCE.md, "Web app size").
-WEB_APP_BUDGET_KB ?= 385
+WEB_APP_BUDGET_KB ?= 250
 export WEB_APP_BUDGET_KB
 
 .PHONY: help run test test-browser schemathesis fault-test fault-api frontend bench lint fmt openapi migrate schema clean-test-dbs

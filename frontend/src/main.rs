@@ -62,10 +62,10 @@ fn App() -> impl IntoView {
                     <main class="container pb-5">
                         <Routes fallback=|| view! { <pages::NotFound/> }>
                             <Route path=path!("/") view=pages::customers::CustomersPage/>
-                            <Route path=path!("/customers/:id") view=pages::customer_detail::CustomerDetailPage/>
-                            <Route path=path!("/messages") view=pages::messages::MessagesPage/>
-                            <Route path=path!("/reminders") view=pages::reminders::RemindersPage/>
-                            <Route path=path!("/settings") view=pages::settings::SettingsPage/>
+                            <Route path=path!("/customers/:id") view=pages::lazy::CustomerPage/>
+                            <Route path=path!("/messages") view=pages::lazy::MessagesPage/>
+                            <Route path=path!("/reminders") view=pages::lazy::RemindersPage/>
+                            <Route path=path!("/settings") view=pages::lazy::SettingsPage/>
                         </Routes>
                     </main>
                 </When>

@@ -186,6 +186,36 @@ test("an API token is shown once, can be copied and revoked", async () => {
   }
 });
 
+test("the first screen downloads only its own code; another page's arrives when opened, and can be retried", async () => {
+  const s = await signedIn();
+  try {
+    const { page } = s;
+    const modules = () => page.evaluate(() => performance.getEntriesByType("resource")
+      .map((entry) => new URL(entry.name).pathname).filter((path) => path.endsWith(".wasm")));
+    assert.deepEqual(await modules(), ["/pkg/crm_frontend_bg.wasm"]);
+
+    // The connection drops while the settings page's code is on its way.
+    const chunk = "**/pkg/split_settings_page.wasm";
+    await page.route(chunk, (route) => route.abort("internetdisconnected"));
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("alert").filter({ hasText: "This page could not be loaded" }).waitFor();
+    await page.unroute(chunk);
+    await page.getByRole("button", { name: "try again" }).click();
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    await page.getByRole("button", { name: "Create token" }).waitFor();
+    assert.ok((await modules()).includes("/pkg/split_settings_page.wasm"));
+
+    // Back and forth: the app goes on working with the code it has.
+    await page.getByRole("link", { name: "Customers" }).click();
+    await page.getByRole("heading", { name: "Customers" }).waitFor();
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    assert.deepEqual(s.errors, []);
+  } finally {
+    await s.done("lazy-page-retry");
+  }
+});
+
 test("an ended session asks to sign in again and returns to the same page", async () => {
   const s = await signedIn();
   try {

@@ -6,6 +6,7 @@ pub mod customer_messages;
 pub mod customer_reminders;
 pub mod customers;
 pub mod invoices;
+pub mod lazy;
 pub mod messages;
 pub mod preferences;
 pub mod reminders;
