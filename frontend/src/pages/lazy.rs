@@ -96,7 +96,7 @@ fn chunked(load: PageLoad) -> AnyView {
             }
         });
     };
-    fetch.clone()();
+    fetch();
     (move || match status.get() {
         Chunk::Loading => loading(),
         Chunk::Ready => page
