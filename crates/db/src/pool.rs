@@ -3,6 +3,8 @@
 //! connection was lost lately, so the pool checks connections as they are taken only then
 //! ([`Manager`]); and, optionally, how long each checkout waited, for metrics.
 
+use std::borrow::Cow;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -121,11 +123,50 @@ pub struct Manager {
 
 impl Manager {
     pub(crate) fn new(database_url: &str, watch: Arc<PoolWatch>) -> Self {
+        let sslmode = std::env::var("PGSSLMODE").ok();
         Self {
-            inner: ConnectionManager::new(database_url),
+            inner: ConnectionManager::new(loopback_without_tls(database_url, sslmode.as_deref())),
             watch,
         }
     }
+}
+
+/// The URL the pool connects with: `database_url`, with `sslmode=disable` added when it names
+/// a server on this machine's loopback interface (`localhost`, `127.0.0.0/8`, `::1`) and
+/// nothing says how to use TLS (no `sslmode` in the URL, `PGSSLMODE` unset: `env_sslmode`).
+///
+/// libpq's default, `prefer`, encrypts even a connection to 127.0.0.1 when the server offers
+/// TLS, as Debian's PostgreSQL does. Over loopback that protects nothing (the bytes never leave
+/// the machine, and whoever can read them there can read either process's memory), and it
+/// costs a fifth of the API's throughput (docs/PERFORMANCE.md, "Second pass"). Any other URL —
+/// another host, a Unix socket, a `host` parameter, several hosts, key=value settings — is
+/// left exactly as written.
+pub fn loopback_without_tls<'a>(database_url: &'a str, env_sslmode: Option<&str>) -> Cow<'a, str> {
+    if env_sslmode.is_some_and(|mode| !mode.is_empty()) {
+        return Cow::Borrowed(database_url);
+    }
+    let Ok(url) = url::Url::parse(database_url) else {
+        return Cow::Borrowed(database_url);
+    };
+    // `postgres:` is not a scheme the URL standard knows, so an IPv4 address stays text.
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => IpAddr::from(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::from(ip).is_loopback(),
+        None => false,
+    };
+    let says_more = url
+        .query_pairs()
+        .any(|(key, _)| matches!(&*key, "sslmode" | "requiressl" | "host" | "hostaddr"));
+    if !matches!(url.scheme(), "postgres" | "postgresql") || !loopback || says_more {
+        return Cow::Borrowed(database_url);
+    }
+    let mut url = url;
+    url.query_pairs_mut().append_pair("sslmode", "disable");
+    Cow::Owned(url.into())
 }
 
 impl ManageConnection for Manager {
@@ -220,5 +261,53 @@ mod tests {
         };
         long_ago.last_lost.store(1, Ordering::Relaxed);
         assert!(!long_ago.doubts_connections());
+    }
+
+    #[test]
+    fn only_a_loopback_url_that_says_nothing_of_tls_goes_without_it() {
+        let plain = |url| loopback_without_tls(url, None).into_owned();
+        for (url, expected) in [
+            (
+                "postgres://postgres@127.0.0.1:5432/crm",
+                "postgres://postgres@127.0.0.1:5432/crm?sslmode=disable",
+            ),
+            (
+                "postgresql://crm:secret@localhost/crm?connect_timeout=5",
+                "postgresql://crm:secret@localhost/crm?connect_timeout=5&sslmode=disable",
+            ),
+            (
+                "postgres://[::1]/crm",
+                "postgres://[::1]/crm?sslmode=disable",
+            ),
+            (
+                "postgres://127.0.0.2/crm",
+                "postgres://127.0.0.2/crm?sslmode=disable",
+            ),
+        ] {
+            assert_eq!(plain(url), expected, "{url}");
+        }
+        for unchanged in [
+            "postgres://db.example.com/crm",
+            "postgres://10.0.0.5:5432/crm",
+            "postgres://127.0.0.1/crm?sslmode=require",
+            "postgres://localhost/crm?sslmode=verify-full&sslrootcert=/etc/ca.pem",
+            "postgres://localhost/crm?requiressl=1",
+            "postgres:///crm?host=/var/run/postgresql",
+            "postgres://localhost/crm?host=db.example.com",
+            "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/crm",
+            "postgres://h1.example.com,localhost/crm",
+            "host=localhost dbname=crm",
+            "mysql://127.0.0.1/crm",
+        ] {
+            assert_eq!(plain(unchanged), unchanged);
+        }
+        // PGSSLMODE decides for every URL that does not say.
+        let url = "postgres://127.0.0.1/crm";
+        assert_eq!(loopback_without_tls(url, Some("require")), url);
+        assert_eq!(loopback_without_tls(url, Some("prefer")), url);
+        assert_eq!(
+            loopback_without_tls(url, Some("")),
+            "postgres://127.0.0.1/crm?sslmode=disable"
+        );
     }
 }
