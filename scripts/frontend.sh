@@ -5,8 +5,8 @@
 # once the crates and npm packages are in their caches; nothing is fetched from a website.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The build's command-line tools go into .tools (CRM_TOOLS_DIR elsewhere, e.g. a cache kept
-# between CI runs).
+# The build's command-line tools go into .tools/bin, or $CRM_TOOLS_DIR/bin when set (CI sets
+# ~/.cache/customer-manager, where the other scripts keep their tools, so runs share them).
 tools=${CRM_TOOLS_DIR:-$PWD/.tools}
 export PATH="$tools/bin:$HOME/.cargo/bin:$PATH"
 dist=frontend/dist
