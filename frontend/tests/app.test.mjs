@@ -186,13 +186,31 @@ test("an API token is shown once, can be copied and revoked", async () => {
   }
 });
 
-test("the first screen downloads only its own code; another page's arrives when opened, and can be retried", async () => {
+test("the first screen downloads only its own code; a customer's page arrives while the list is read, another page's when opened, and can be retried", async () => {
   const s = await signedIn();
   try {
     const { page } = s;
-    const modules = () => page.evaluate(() => performance.getEntriesByType("resource")
-      .map((entry) => new URL(entry.name).pathname).filter((path) => path.endsWith(".wasm")));
-    assert.deepEqual(await modules(), ["/pkg/crm_frontend_bg.wasm"]);
+    const fetched = () => page.evaluate(() => performance.getEntriesByType("resource")
+      .filter((entry) => new URL(entry.name).pathname.endsWith(".wasm"))
+      .map((entry) => ({ path: new URL(entry.name).pathname, start: entry.startTime, end: entry.responseEnd })));
+    const modules = async () => (await fetched()).map((entry) => entry.path);
+
+    // The first screen is one module; once the list has arrived, the browser fetches the
+    // customer page's code while idle, after the first screen's, and no other page's.
+    await page.waitForFunction(() => performance.getEntriesByType("resource")
+      .some((entry) => entry.name.endsWith("/pkg/split_customer_page.wasm")));
+    const [first, ...preloaded] = await fetched();
+    assert.equal(first.path, "/pkg/crm_frontend_bg.wasm");
+    assert.ok(preloaded.length >= 1);
+    for (const chunk of preloaded) {
+      assert.ok(chunk.start >= first.end, `${chunk.path} was fetched before the first screen's code had arrived`);
+      assert.doesNotMatch(chunk.path, /settings|messages|reminders/);
+    }
+    // Opening a customer then needs no code from the network.
+    await openNewCustomer(page, "Grace Hopper");
+    assert.equal((await modules()).length, 1 + preloaded.length);
+    await page.getByRole("link", { name: "← Customers" }).click();
+    await page.getByRole("heading", { name: "Customers" }).waitFor();
 
     // The connection drops while the settings page's code is on its way.
     const chunk = "**/pkg/split_settings_page.wasm";

@@ -81,10 +81,11 @@ pub fn CustomersPage() -> impl IntoView {
         reload.track();
         async move { api::customers::list(&query).await }
     });
-    effect(move || {
-        if let Some(Err(error)) = page.get() {
-            toasts.error(error.message());
-        }
+    effect(move || match page.get() {
+        // Most visits go on to a customer: fetch that page's code while the user reads the list.
+        Some(Ok(_)) => super::lazy::preload_customer_page(),
+        Some(Err(error)) => toasts.error(error.message()),
+        None => {}
     });
 
     let restart = move || {

@@ -32,10 +32,11 @@ enum Chunk {
     Ready,
 }
 
-/// Defines a page component that shows `$page` from the chunk `$chunk`.
+/// Defines a page component that shows `$page` from the chunk `$chunk`, and with `preload`
+/// a function that fetches the chunk without showing the page.
 macro_rules! lazy_page {
-    ($(#[$doc:meta])* $component:ident, $chunk:ident, $page:path) => {
-        #[wasm_split($chunk, wasm_split_path = ::leptos::wasm_split, fallible)]
+    ($(#[$doc:meta])* $component:ident, $chunk:ident, $page:path $(, preload = $preload:ident)?) => {
+        #[wasm_split($chunk, wasm_split_path = ::leptos::wasm_split, fallible $(, preload($preload))?)]
         fn $chunk() -> Result<AnyView, SplitLoaderError> {
             Ok(view! { <$page/> }.into_any())
         }
@@ -52,7 +53,8 @@ lazy_page!(
     /// One customer with everything about them (`/customers/:id`).
     CustomerPage,
     customer_page,
-    super::customer_detail::CustomerDetailPage
+    super::customer_detail::CustomerDetailPage,
+    preload = fetch_customer_page
 );
 lazy_page!(
     /// Every scheduled and sent message (`/messages`).
@@ -72,6 +74,19 @@ lazy_page!(
     settings_page,
     super::settings::SettingsPage
 );
+
+/// Fetches the customer page's chunk once the browser is idle, so that opening a customer from
+/// the list shows the page at once instead of waiting for its code. Called by the list when its
+/// first page has arrived: the first screen never waits for it. A failed fetch is not kept;
+/// opening a customer then fetches the chunk again.
+pub fn preload_customer_page() {
+    request_idle_callback(|| {
+        leptos::task::spawn_local(async {
+            // A failure only means the page fetches its chunk when opened (and can retry then).
+            let _ = fetch_customer_page().await;
+        });
+    });
+}
 
 /// Shows "Loading…" until the page's chunk has arrived, then the page; if the chunk could not
 /// be fetched, a way to try again.
