@@ -14,6 +14,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use leptos::prelude::*;
 use leptos::reactive::computed::ScopedFuture;
@@ -77,9 +78,14 @@ lazy_page!(
 
 /// Fetches the customer page's chunk once the browser is idle, so that opening a customer from
 /// the list shows the page at once instead of waiting for its code. Called by the list when its
-/// first page has arrived: the first screen never waits for it. A failed fetch is not kept;
-/// opening a customer then fetches the chunk again.
+/// first page has arrived: the first screen never waits for it. Only the first call asks; the
+/// list's later pages and searches do not. A failed fetch is not kept; opening a customer then
+/// fetches the chunk again.
 pub fn preload_customer_page() {
+    static ASKED: AtomicBool = AtomicBool::new(false);
+    if ASKED.swap(true, Ordering::Relaxed) {
+        return;
+    }
     request_idle_callback(|| {
         leptos::task::spawn_local(async {
             // A failure only means the page fetches its chunk when opened (and can retry then).
