@@ -113,30 +113,41 @@ settle() {
     (($(cpu_ticks) - before <= 2)) && return
   done
 }
+# CPU time (ticks of 1/100 s) the API and every PostgreSQL process have used: a row's cost per
+# request, which CPU time stolen by other machines' work changes far less than its req/s.
+server_ticks() {
+  # shellcheck disable=SC2046 # one /proc path per process
+  cat "/proc/$api_pid/stat" $(pgrep -x postgres | sed 's|.*|/proc/&/stat|') 2>/dev/null |
+    awk '{ ticks += $14 + $15 } END { print ticks }'
+}
 mib() { awk '/^'"$1"':/ { print int($2 / 1024) }' "/proc/$api_pid/status"; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 rows=()
-printf '\n%-36s %5s %8s %8s %8s %9s %9s %7s %9s %9s\n' request conns 'req/s' 'p50 ms' 'p99 ms' 'p99.9 ms' 'max ms' errors 'peak MiB' 'after MiB'
+printf '\n%-36s %5s %8s %8s %8s %9s %9s %7s %9s %9s %9s\n' request conns 'req/s' 'p50 ms' 'p99 ms' 'p99.9 ms' 'max ms' errors 'CPU ms' 'peak MiB' 'after MiB'
 for conns in $connections; do
   for scenario in "${scenarios[@]}"; do
     IFS='|' read -r name method path terms body type <<<"$scenario"
     [[ -z $only || $name =~ $only ]] || continue
     settle
     echo 5 >"/proc/$api_pid/clear_refs" 2>/dev/null || true # resets the peak RSS
+    ticks=$(server_ticks)
     result=$(BENCH_METHOD=$method BENCH_PATH=$path BENCH_TERMS=$terms BENCH_BODY=$body \
       BENCH_CONTENT_TYPE=$type BENCH_TOKEN=$token BENCH_ID_MIN=$id_min BENCH_ID_MAX=$id_max \
       wrk -t2 -c"$conns" -d"${duration}s" --timeout 10s -s scripts/bench-http.lua \
       "http://127.0.0.1:$api_port" | tail -n 1)
     read -r rps p50 p99 p999 max errors < <(jq -r \
       '[.rps, .p50_us, .p99_us, .p999_us, .max_us, .non_2xx + .socket_errors + .timeouts] | @tsv' <<<"$result")
+    # Server CPU per request, in ms: ticks of 10 ms over the requests answered.
+    cpu=$(awk -v t="$(($(server_ticks) - ticks))" -v n="$rps" -v d="$duration" \
+      'BEGIN { printf "%.2f", (n > 0 ? t * 10 / (n * d) : 0) }')
     peak=$(mib VmHWM)
     settle
     after=$(mib VmRSS)
-    row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$name" "$conns" "$rps" \
-      "$(ms "$p50")" "$(ms "$p99")" "$(ms "$p999")" "$(ms "$max")" "$errors" "$peak" "$after")
+    row=$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$name" "$conns" "$rps" \
+      "$(ms "$p50")" "$(ms "$p99")" "$(ms "$p999")" "$(ms "$max")" "$errors" "$cpu" "$peak" "$after")
     rows+=("$row")
-    printf '%-36s %5s %8s %8s %8s %9s %9s %7s %9s %9s\n' "$name" "$conns" "$rps" "$(ms "$p50")" \
-      "$(ms "$p99")" "$(ms "$p999")" "$(ms "$max")" "$errors" "$peak" "$after"
+    printf '%-36s %5s %8s %8s %8s %9s %9s %7s %9s %9s %9s\n' "$name" "$conns" "$rps" "$(ms "$p50")" \
+      "$(ms "$p99")" "$(ms "$p999")" "$(ms "$max")" "$errors" "$cpu" "$peak" "$after"
   done
 done
 # Memory once the load is over: right after, and when idle threads have ended (tokio ends an
@@ -155,10 +166,10 @@ block=$(
   echo "PostgreSQL $(sql -c 'SHOW server_version' | cut -d' ' -f1), wrk $(wrk -v 2>&1 | awk 'NR==1 { print $2 }') (2 threads, ${duration} s per row, keep-alive, bearer token), release crm-api from \`$bin\`,"
   echo "$((customers / 1000))k customers, $((invoices / 1000))k invoices, $((events / 1000))k activity events (seeded in ${seed_secs} s)."
   echo "Command: \`scripts/bench-http.sh${args:+ $args}\` (part of \`make bench\`). Errors: non-2xx answers, connection errors and timeouts (10 s)."
-  echo "Peak: the API's peak RSS during that row (VmHWM, reset before each row); after: its RSS once it is idle again. RSS after the run: ${rss_at_end} MiB at once, **${rss_after} MiB** 15 s later."
+  echo "CPU: what the API and PostgreSQL used per request (ms of CPU time). Peak: the API's peak RSS during that row (VmHWM, reset before each row); after: its RSS once it is idle again. RSS after the run: ${rss_at_end} MiB at once, **${rss_after} MiB** 15 s later."
   echo
-  echo '| request | connections | req/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | peak RSS MiB | RSS after MiB |'
-  echo '|---|---|---|---|---|---|---|---|---|---|'
+  echo '| request | connections | req/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | CPU ms/req | peak RSS MiB | RSS after MiB |'
+  echo '|---|---|---|---|---|---|---|---|---|---|---|'
   printf '%s\n' "${rows[@]}"
   echo '<!-- bench-http:end -->'
 )

@@ -7,11 +7,12 @@ use crm_contract::activity::{
 };
 use crm_contract::{AuditEvent, Total};
 use crm_domain::{Channel, CustomerId, EmailAddress, PhoneNumber, UserId};
+use diesel::dsl::sum;
 use diesel::dsl::{AsSelect, sql};
 use diesel::expression::SqlLiteral;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Nullable};
 
 use crate::audit::{self, Trail};
 use crate::page::{WrittenLimit, WrittenLimitDsl};
@@ -310,13 +311,31 @@ pub fn page(
     after: Option<&ListPosition>,
     limit: i64,
 ) -> QueryResult<(Vec<Customer>, Total)> {
+    if search_text(query).is_none() {
+        let (customers, kept) =
+            with_total::<Option<i64>>(page_with_kept_total(query, after, limit).load(conn)?);
+        let total = match kept {
+            Some(total) => Total::Exact(total.unwrap_or(0)),
+            // Past the last page no row carries the total.
+            None => count(conn, query)?,
+        };
+        return Ok((customers, total));
+    }
     if counts_in_page(query, after) {
-        let rows: Vec<(Customer, i64)> = counted_first_page(query, limit).load(conn)?;
-        let matches = rows.first().map_or(0, |(_, matches)| *matches);
-        let customers = rows.into_iter().map(|(customer, _)| customer).collect();
-        return Ok((customers, capped(matches)));
+        let (customers, matches) = with_total::<i64>(counted_first_page(query, limit).load(conn)?);
+        return Ok((customers, capped(matches.unwrap_or(0))));
     }
     Ok((list(conn, query, after, limit)?, count(conn, query)?))
+}
+
+/// The customers of a page whose rows each carry the total, and that total (`None` for an
+/// empty page).
+fn with_total<T: Copy>(rows: Vec<(Customer, T)>) -> (Vec<Customer>, Option<T>) {
+    let total = rows.first().map(|&(_, total)| total);
+    (
+        rows.into_iter().map(|(customer, _)| customer).collect(),
+        total,
+    )
 }
 
 /// The plan of the query [`page`] runs for its rows.
@@ -326,7 +345,9 @@ pub fn explain_page(
     after: Option<&ListPosition>,
     limit: i64,
 ) -> QueryResult<String> {
-    if counts_in_page(query, after) {
+    if search_text(query).is_none() {
+        explain::plan(conn, page_with_kept_total(query, after, limit))
+    } else if counts_in_page(query, after) {
         explain::plan(conn, counted_first_page(query, limit))
     } else {
         explain_list(conn, query, after, limit)
@@ -422,6 +443,18 @@ fn counted_first_page<'a>(
         .written_limit(limit)
 }
 
+/// A page of the list without a search, each row with the total the database keeps: one
+/// statement instead of a page and then its count (the subquery runs once per statement).
+fn page_with_kept_total<'a>(
+    query: &CustomerQuery<'_>,
+    after: Option<&ListPosition>,
+    limit: i64,
+) -> Paged<'a, (AsSelect<Customer, Pg>, KeptTotal)> {
+    ordered(query, after)
+        .select((Customer::as_select(), kept_total(query.archived)))
+        .written_limit(limit)
+}
+
 /// A search counts its matches up to this many, then says "at least": the count is over the
 /// rows the trigram indexes find, and a short search can match most of the table.
 pub const SEARCH_COUNT_CAP: i64 = 1_000;
@@ -459,19 +492,39 @@ pub fn explain_count(conn: &mut PgConnection, query: &CustomerQuery<'_>) -> Quer
 }
 
 /// The kept counts (one per slot, to be summed) of the customers `archived` selects. Summed by
-/// the caller rather than by `sum(n)`, whose numeric result diesel reads only as raw SQL, which
-/// PostgreSQL would then parse and plan on every request.
+/// the caller: `sum(n)` would be PostgreSQL's `numeric`, which diesel reads only through raw SQL
+/// (parsed and planned again on every request) or, as in [`kept_total`], converted back.
 fn kept_count(
     archived: ArchivedFilter,
 ) -> customer_counts::BoxedQuery<'static, Pg, diesel::sql_types::BigInt> {
-    let counts = customer_counts::table
-        .select(customer_counts::n)
-        .into_boxed();
+    kept_slots(archived).select(customer_counts::n)
+}
+
+/// [`kept_count`]'s slots summed, as a value a query of customers can select.
+type KeptTotal =
+    diesel::dsl::SingleValue<customer_counts::BoxedQuery<'static, Pg, Nullable<BigInt>>>;
+
+/// The total the database keeps of the customers `archived` selects (`NULL` without slots).
+fn kept_total(archived: ArchivedFilter) -> KeptTotal {
+    kept_slots(archived)
+        .select(int8(sum(customer_counts::n)))
+        .single_value()
+}
+
+/// The slots of the kept counts that `archived` selects.
+fn kept_slots(archived: ArchivedFilter) -> customer_counts::BoxedQuery<'static, Pg> {
+    let slots = customer_counts::table.into_boxed();
     match archived {
-        ArchivedFilter::Active => counts.filter(customer_counts::archived.eq(false)),
-        ArchivedFilter::Archived => counts.filter(customer_counts::archived.eq(true)),
-        ArchivedFilter::All => counts,
+        ArchivedFilter::Active => slots.filter(customer_counts::archived.eq(false)),
+        ArchivedFilter::Archived => slots.filter(customer_counts::archived.eq(true)),
+        ArchivedFilter::All => slots,
     }
+}
+
+diesel::define_sql_function! {
+    /// SQL `int8(numeric)`: a `sum` of `bigint`s (a `numeric` in PostgreSQL) as a `bigint`.
+    #[sql_name = "int8"]
+    fn int8(x: Nullable<diesel::sql_types::Numeric>) -> Nullable<BigInt>;
 }
 
 /// The ids of the first matches of a search, one more than the cap.

@@ -334,6 +334,19 @@ fn a_page_and_its_total_agree_with_the_list_and_the_count_on_every_kind_of_page(
             }
         }
     }
+    // Past the last page of the plain list no row carries the kept total; the page still says it.
+    let archived_only = CustomerQuery {
+        search: None,
+        archived: ArchivedFilter::Archived,
+    };
+    let (rows, total) = customers::page(conn, &archived_only, None, 51).unwrap();
+    assert_eq!(customer_ids(&rows), [archived]);
+    assert_eq!(total, Total::Exact(1));
+    let past = ListPosition::after(&rows[0]);
+    let (rest, rest_total) = customers::page(conn, &archived_only, Some(&past), 51).unwrap();
+    assert!(rest.is_empty(), "nothing after the last customer");
+    assert_eq!(rest_total, Total::Exact(1), "the total past the last page");
+
     let olivias = CustomerQuery {
         search: Some("oliv"),
         archived: ArchivedFilter::Active,
