@@ -103,9 +103,11 @@ scenarios=(
   "receipt upload (JPEG, new invoice)|POST|/api/v1/customers/{id}/invoices||$work/upload.body|$(cat "$work/upload.type")"
 )
 
+# CPU time (ticks of 1/100 s) the processes of the /proc/<pid>/stat files given have used.
+ticks_of() { cat "$@" 2>/dev/null | awk '{ ticks += $14 + $15 } END { print ticks }'; }
+cpu_ticks() { ticks_of "/proc/$api_pid/stat"; }
 # Waits (up to 60 s) until the API has finished what the previous row left queued (wrk stops
 # sending, the server still answers): under 5 % of a CPU over half a second.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$api_pid/stat"; }
 settle() {
   local deadline=$((SECONDS + 60)) before
   while ((SECONDS < deadline)); do
@@ -117,8 +119,7 @@ settle() {
 # request, which CPU time stolen by other machines' work changes far less than its req/s.
 server_ticks() {
   # shellcheck disable=SC2046 # one /proc path per process
-  cat "/proc/$api_pid/stat" $(pgrep -x postgres | sed 's|.*|/proc/&/stat|') 2>/dev/null |
-    awk '{ ticks += $14 + $15 } END { print ticks }'
+  ticks_of "/proc/$api_pid/stat" $(pgrep -x postgres | sed 's|.*|/proc/&/stat|')
 }
 mib() { awk '/^'"$1"':/ { print int($2 / 1024) }' "/proc/$api_pid/status"; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }

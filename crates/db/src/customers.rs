@@ -7,8 +7,7 @@ use crm_contract::activity::{
 };
 use crm_contract::{AuditEvent, Total};
 use crm_domain::{Channel, CustomerId, EmailAddress, PhoneNumber, UserId};
-use diesel::dsl::sum;
-use diesel::dsl::{AsSelect, sql};
+use diesel::dsl::{AsSelect, sql, sum};
 use diesel::expression::SqlLiteral;
 use diesel::pg::Pg;
 use diesel::prelude::*;
