@@ -190,7 +190,9 @@ for i in "${!faults[@]}"; do
       ;;
     flush-redis)
       # Stands for a Redis FLUSHALL, limited to this test's queue so that other users of the
-      # same Redis keep their data.
+      # same Redis keep their data. Harsher than FLUSHALL: keys a push writes between the scan
+      # and the delete survive without the rest of their job (a status without a place in the
+      # queue), as a partial loss would leave them.
       deleted=$(redis-cli -u "$REDIS_URL" --scan --pattern "$queue:*" | xargs -r redis-cli -u "$REDIS_URL" del | awk '{s += $1} END {print s + 0}')
       log "fault: Redis data of the queue deleted ($deleted keys)"
       ;;

@@ -83,35 +83,64 @@ pub async fn schedule(
 /// Where a job is, as far as Redis knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobState {
-    /// Scheduled or queued: a worker will take it.
+    /// Scheduled, or queued for the next free worker, with its payload: a worker will take it.
     Waiting,
-    /// Taken by a worker. If that worker was killed, apalis may never give it back.
-    Running,
+    /// Neither scheduled nor queued, yet Redis still holds its status: a worker took it. If that
+    /// worker was killed, apalis may never give it back; and a job whose place in the queue was
+    /// lost while its status was kept (a partial loss of Redis data) looks the same.
+    Taken,
+    /// Scheduled or queued, but its payload is lost: the worker that fetches it fails (apalis
+    /// cannot read it), so it must be taken out of the queue ([`discard`]).
+    Broken,
     /// Done, dead, or unknown to Redis (lost with its data).
     Gone,
 }
 
-/// Where the job `task_id` is.
+/// Where the job `task_id` is. Its status alone is not trusted: apalis leaves a fetched job
+/// `Pending` until the worker locks it, and a status can outlive the job's place in the queue.
 pub async fn job_state(storage: &Storage, task_id: &str) -> Result<JobState, QueueError> {
     let config = storage.get_config();
     let mut connection = storage.clone().get_connection().clone();
     let mut pipe = redis::pipe();
     pipe.zscore(config.scheduled_jobs_set(), task_id)
+        .cmd("LPOS")
+        .arg(config.active_jobs_list())
+        .arg(task_id)
+        .hexists(config.job_data_hash(), task_id)
         .hget(format!("{}:{task_id}", config.job_meta_hash()), "status");
-    let query = pipe.query_async::<(Option<f64>, Option<String>)>(&mut connection);
-    let (score, status) = tokio::time::timeout(PUSH_TIMEOUT, query)
-        .await
-        .map_err(|_| QueueError::Timeout)??;
-    Ok(match (score, status.as_deref()) {
-        (Some(_), _) | (None, Some("Pending")) => JobState::Waiting,
-        (None, Some("Running")) => JobState::Running,
-        _ => JobState::Gone,
+    type Found = (Option<f64>, Option<i64>, bool, Option<String>);
+    let (score, position, payload, status) =
+        within(pipe.query_async::<Found>(&mut connection)).await?;
+    let queued = score.is_some() || position.is_some();
+    Ok(match (queued, payload, status.as_deref()) {
+        (true, true, _) => JobState::Waiting,
+        (true, false, _) => JobState::Broken,
+        (false, _, Some("Pending" | "Queued" | "Running")) => JobState::Taken,
+        (false, _, _) => JobState::Gone,
     })
 }
 
-/// Whether the job `task_id` is still waiting or running.
+/// Takes the job `task_id` out of the queue (scheduled and queued), so that no worker fetches
+/// it; for a [`JobState::Broken`] job.
+pub async fn discard(storage: &Storage, task_id: &str) -> Result<(), QueueError> {
+    let config = storage.get_config();
+    let mut connection = storage.clone().get_connection().clone();
+    let mut pipe = redis::pipe();
+    pipe.zrem(config.scheduled_jobs_set(), task_id)
+        .ignore()
+        .lrem(config.active_jobs_list(), 0, task_id)
+        .ignore()
+        .del(format!("{}:{task_id}", config.job_meta_hash()))
+        .ignore();
+    within(pipe.query_async::<()>(&mut connection)).await
+}
+
+/// Whether the job `task_id` is still waiting or taken.
 pub async fn is_pending(storage: &Storage, task_id: &str) -> Result<bool, QueueError> {
-    Ok(job_state(storage, task_id).await? != JobState::Gone)
+    Ok(matches!(
+        job_state(storage, task_id).await?,
+        JobState::Waiting | JobState::Taken
+    ))
 }
 
 /// The most jobs that may fall due in one second. apalis-redis 1.0 moves every due job with

@@ -126,14 +126,24 @@ async fn requeue_if_jobless(
         let state = crm_queue::job_state(storage, job_id)
             .await
             .map_err(Requeue::Redis)?;
-        // A job taken by a worker that was killed stays "running" forever; a live worker claims
-        // a taken message within moments, so one still scheduled long after is re-queued.
+        // A job taken by a worker that was killed stays taken forever; a live worker claims a
+        // taken message within moments, so one still scheduled long after is re-queued.
         let abandoned = Utc::now() - message.send_at
             > chrono::Duration::from_std(ABANDONED).unwrap_or_default();
         match state {
             JobState::Waiting => return Ok(false),
-            JobState::Running if !abandoned => return Ok(false),
-            JobState::Running | JobState::Gone => {}
+            JobState::Taken if !abandoned => return Ok(false),
+            JobState::Broken => {
+                crm_queue::discard(storage, job_id)
+                    .await
+                    .map_err(Requeue::Redis)?;
+                tracing::warn!(
+                    message_id = %message.id,
+                    job = job_id.as_str(),
+                    "took a job whose payload Redis lost out of the queue"
+                );
+            }
+            JobState::Taken | JobState::Gone => {}
         }
     }
     let job = message.job();

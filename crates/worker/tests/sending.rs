@@ -19,7 +19,7 @@ use crm_db::messages::{self, ChangeError, Message, MessageEdit, NewMessage, Outc
 use crm_db::test_support::TestDatabase;
 use crm_db::users::{self, NewUser};
 use crm_domain::{Channel, PhoneNumber, Role, UserId};
-use crm_queue::Storage;
+use crm_queue::{JobState, Storage};
 use crm_worker::metrics::WorkerMetrics;
 use crm_worker::provider::{LogProvider, Provider, TwilioConfig, TwilioProvider};
 use crm_worker::reconcile::{self, Reconciled};
@@ -611,52 +611,88 @@ async fn a_due_message_whose_job_redis_lost_gets_a_new_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_left_running_by_a_killed_worker_is_replaced_once_the_message_is_long_overdue() {
+async fn a_job_left_taken_by_a_killed_worker_is_replaced_once_the_message_is_long_overdue() {
     let shop = Shop::open().await;
     let queue = TestQueue::new();
     let job_id = |message: &Message| crm_queue::task_id(message.job(), None);
-    let mark_running = |id: &str| {
-        use redis::Commands;
-        let mut conn = redis::Client::open(queue.url.as_str())
-            .and_then(|c| c.get_connection())
-            .unwrap();
-        let meta = format!("{}:{id}", queue.storage.get_config().job_meta_hash());
-        let _: () = conn.hset(meta, "status", "Running").unwrap();
+    // Each message has a job in none of the queue's places, with a status: a worker fetched it
+    // (apalis leaves it `Pending` until the worker locks it, then `Running`), or Redis lost its
+    // place but kept its status (a partial loss).
+    let taken = |body: &str, overdue: u64, status: &str| {
+        let message = shop.sms_due(body, Duration::from_secs(overdue));
+        messages::set_job(&mut shop.conn(), message.job(), &job_id(&message)).unwrap();
+        queue.set_status(&job_id(&message), status);
+        message
     };
     // Taken moments ago: its worker may still claim it.
-    let recent = shop.sms_due("recent", Duration::from_secs(10));
-    messages::set_job(&mut shop.conn(), recent.job(), &job_id(&recent)).unwrap();
-    mark_running(&job_id(&recent));
-    // Taken long ago and still not claimed: its worker is gone.
-    let abandoned = shop.sms_due("abandoned", Duration::from_secs(60));
-    messages::set_job(&mut shop.conn(), abandoned.job(), &job_id(&abandoned)).unwrap();
-    mark_running(&job_id(&abandoned));
+    let recent = [
+        taken("recent", 10, "Running"),
+        taken("fetched", 10, "Pending"),
+    ];
+    // Taken long ago and still not claimed: its worker is gone, or the job is.
+    let abandoned = [
+        taken("abandoned", 60, "Running"),
+        taken("lost", 60, "Pending"),
+    ];
+
+    let reconciled = reconcile::reconcile_once(&shop_db(&shop.db), &queue.storage)
+        .await
+        .unwrap();
+
+    assert_eq!(reconciled.requeued, 2);
+    for message in &recent {
+        assert_eq!(shop.reload(message).job_id, Some(job_id(message)));
+    }
+    for message in &abandoned {
+        let replaced = shop.reload(message).job_id.unwrap();
+        assert_ne!(replaced, job_id(message));
+        assert_eq!(
+            crm_queue::job_state(&queue.storage, &replaced)
+                .await
+                .unwrap(),
+            JobState::Waiting
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_job_whose_payload_redis_lost_is_taken_out_and_replaced_and_the_message_sent() {
+    let shop = Shop::open().await;
+    let queue = TestQueue::new();
+    let (message, broken) = due_with_its_job(&shop, &queue).await;
+    queue.forget_payload(&broken);
+    assert_eq!(
+        crm_queue::job_state(&queue.storage, &broken).await.unwrap(),
+        JobState::Broken
+    );
 
     let reconciled = reconcile::reconcile_once(&shop_db(&shop.db), &queue.storage)
         .await
         .unwrap();
 
     assert_eq!(reconciled.requeued, 1);
-    assert_eq!(shop.reload(&recent).job_id, Some(job_id(&recent)));
-    let replaced = shop.reload(&abandoned).job_id.unwrap();
-    assert_ne!(replaced, job_id(&abandoned));
-    assert!(
-        crm_queue::is_pending(&queue.storage, &replaced)
-            .await
-            .unwrap()
+    assert_eq!(
+        crm_queue::job_state(&queue.storage, &broken).await.unwrap(),
+        JobState::Gone,
+        "no worker fetches it (apalis would fail on it)"
     );
+    let worker = Running::start(&shop, &queue);
+    eventually("the message is sent", || async {
+        shop.reload(&message).status == MessageStatus::Sent
+    })
+    .await;
+    worker
+        .stop()
+        .await
+        .expect("the worker met no unreadable job");
+    assert_eq!(shop.fake.delivered_with_body(TEXT), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_due_message_whose_job_is_still_queued_is_left_alone() {
     let shop = Shop::open().await;
     let queue = TestQueue::new();
-    let message = shop.sms_due(TEXT, Duration::from_secs(10));
-    let job_id = crm_queue::task_id(message.job(), None);
-    crm_queue::schedule(&queue.storage, message.job(), message.send_at, &job_id)
-        .await
-        .unwrap();
-    messages::set_job(&mut shop.conn(), message.job(), &job_id).unwrap();
+    let (message, job_id) = due_with_its_job(&shop, &queue).await;
 
     let reconciled = reconcile::reconcile_once(&shop_db(&shop.db), &queue.storage)
         .await
@@ -664,6 +700,18 @@ async fn a_due_message_whose_job_is_still_queued_is_left_alone() {
 
     assert_eq!(reconciled, Reconciled::default());
     assert_eq!(shop.reload(&message).job_id, Some(job_id));
+}
+
+/// A message 10 s overdue whose job is scheduled at its time and noted on it, as the API
+/// leaves one; and that job's id.
+async fn due_with_its_job(shop: &Shop, queue: &TestQueue) -> (Message, String) {
+    let message = shop.sms_due(TEXT, Duration::from_secs(10));
+    let job_id = crm_queue::task_id(message.job(), None);
+    crm_queue::schedule(&queue.storage, message.job(), message.send_at, &job_id)
+        .await
+        .unwrap();
+    messages::set_job(&mut shop.conn(), message.job(), &job_id).unwrap();
+    (message, job_id)
 }
 
 // --- A real worker on a real queue ------------------------------------------------------------
@@ -876,6 +924,26 @@ impl TestQueue {
         );
         let storage = crm_queue::open(&url, crm_worker::queue_config(&name, 10)).unwrap();
         Self { name, url, storage }
+    }
+
+    fn redis(&self) -> redis::Connection {
+        redis::Client::open(self.url.as_str())
+            .and_then(|c| c.get_connection())
+            .unwrap()
+    }
+
+    /// Sets the status apalis keeps for the job `id`.
+    fn set_status(&self, id: &str, status: &str) {
+        use redis::Commands;
+        let meta = format!("{}:{id}", self.storage.get_config().job_meta_hash());
+        let _: () = self.redis().hset(meta, "status", status).unwrap();
+    }
+
+    /// Deletes the payload of the job `id`, as a partial loss of Redis data would.
+    fn forget_payload(&self, id: &str) {
+        use redis::Commands;
+        let data = self.storage.get_config().job_data_hash();
+        let _: () = self.redis().hdel(data, id).unwrap();
     }
 }
 
