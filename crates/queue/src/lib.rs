@@ -45,6 +45,12 @@ pub fn open(url: &str, config: Config) -> Result<Storage, QueueError> {
     Ok(RedisStorage::new(connection).with_config(config))
 }
 
+/// A handle on `storage`'s Redis connection, for commands apalis has no call for (apalis
+/// lends its connection only through `&mut`). Cheap: the manager is shared.
+pub fn connection(storage: &Storage) -> ConnectionManager {
+    storage.clone().get_connection().clone()
+}
+
 /// The settings of the queue called `name`, everything else at apalis's defaults.
 pub fn config(name: &str) -> Config {
     Config::default().queue(name)
@@ -100,7 +106,7 @@ pub enum JobState {
 /// `Pending` until the worker locks it, and a status can outlive the job's place in the queue.
 pub async fn job_state(storage: &Storage, task_id: &str) -> Result<JobState, QueueError> {
     let config = storage.get_config();
-    let mut connection = storage.clone().get_connection().clone();
+    let mut connection = connection(storage);
     let mut pipe = redis::pipe();
     pipe.zscore(config.scheduled_jobs_set(), task_id)
         .cmd("LPOS")
@@ -124,7 +130,7 @@ pub async fn job_state(storage: &Storage, task_id: &str) -> Result<JobState, Que
 /// it; for a [`JobState::Broken`] job.
 pub async fn discard(storage: &Storage, task_id: &str) -> Result<(), QueueError> {
     let config = storage.get_config();
-    let mut connection = storage.clone().get_connection().clone();
+    let mut connection = connection(storage);
     let mut pipe = redis::pipe();
     pipe.zrem(config.scheduled_jobs_set(), task_id)
         .ignore()
@@ -154,7 +160,7 @@ pub const MAX_DUE_PER_SECOND: usize = 5_000;
 /// many were moved.
 pub async fn spread_due(storage: &Storage, ahead: Duration) -> Result<usize, QueueError> {
     let set = storage.get_config().scheduled_jobs_set();
-    let mut connection = storage.clone().get_connection().clone();
+    let mut connection = connection(storage);
     let now = Utc::now().timestamp();
     let until = now + i64::try_from(ahead.as_secs()).unwrap_or(0);
     let mut range = redis::cmd("ZRANGEBYSCORE");
@@ -214,7 +220,7 @@ pub async fn forget_finished(
     let config = storage.get_config();
     let (data, meta) = (config.job_data_hash(), config.job_meta_hash());
     let cutoff = Utc::now().timestamp() - i64::try_from(older_than.as_secs()).unwrap_or(0);
-    let mut connection = storage.clone().get_connection().clone();
+    let mut connection = connection(storage);
     let mut forgotten = 0;
     for set in [config.done_jobs_set(), config.dead_jobs_set()] {
         let mut cursor = 0u64;
@@ -276,7 +282,7 @@ async fn within<T>(
 
 /// Whether Redis answers.
 pub async fn ping(storage: &Storage) -> bool {
-    let mut connection = storage.clone().get_connection().clone();
+    let mut connection = connection(storage);
     let command = redis::cmd("PING");
     let ping = command.query_async::<String>(&mut connection);
     matches!(tokio::time::timeout(PUSH_TIMEOUT, ping).await, Ok(Ok(_)))

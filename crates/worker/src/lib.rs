@@ -203,8 +203,7 @@ pub type Jobs = RedisStorage<serde_json::Value, ConnectionManager>;
 
 /// The jobs of `storage`'s queue, over the same connection.
 pub fn jobs_of(storage: &Storage) -> Jobs {
-    let connection = storage.clone().get_connection().clone();
-    RedisStorage::new(connection).with_config(storage.get_config().clone())
+    RedisStorage::new(crm_queue::connection(storage)).with_config(storage.get_config().clone())
 }
 
 /// Why [`run`] ended without being asked to.
