@@ -751,10 +751,7 @@ async fn a_running_worker_sends_a_scheduled_message_within_seconds_of_its_time_a
 
     // Finished jobs are forgotten once old enough: nothing of this one stays in Redis.
     let config = queue.storage.get_config().clone();
-    let mut redis = redis::Client::open(queue.url.as_str())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut redis = queue.redis();
     let kept = |redis: &mut redis::Connection| -> (bool, bool, bool) {
         let data: bool = redis::Commands::hexists(redis, config.job_data_hash(), &job_id).unwrap();
         let meta: bool =
@@ -822,11 +819,8 @@ async fn a_job_the_worker_cannot_read_is_set_aside_and_the_worker_goes_on() {
     .await;
 
     assert!(!worker.task.is_finished(), "the worker is still running");
-    let dead: usize = redis::Client::open(queue.url.as_str())
-        .unwrap()
-        .get_connection()
-        .and_then(|mut conn| redis::Commands::scard(&mut conn, format!("{}:dead", queue.name)))
-        .unwrap();
+    let dead: usize =
+        redis::Commands::scard(&mut queue.redis(), format!("{}:dead", queue.name)).unwrap();
     assert_eq!(dead, 1, "the unreadable job is set aside");
     worker.stop().await.unwrap();
 }
